@@ -1,0 +1,152 @@
+"""Data access shared by the notebooks: NSMC (labelled) and an unlabelled in-domain corpus.
+
+NSMC (Naver Sentiment Movie Corpus v1.0, CC0 1.0, github.com/e9t/nsmc) is read from a local folder when one is given
+(the `data_dir` argument, else the `NSMC_DIR` environment variable); otherwise the two files are downloaded once from
+the canonical URLs into a cache folder. Either way their sha256 is checked against the public release before use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.request
+from pathlib import Path
+
+NSMC_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/{filename}"
+NSMC_FILES = {
+    "train": ("ratings_train.txt", "e03b7d14e9e41be8d464a28057cd25d7396c53e67aa7fd5f7e552c59b0ee2940"),
+    "test": ("ratings_test.txt", "8ac9f64052f11dbf6ae0acb5e038f03d90a76f0eda7820cfb3a92d02edfcebda"),
+}
+NSMC_SIZES = {"train": 150_000, "test": 50_000}
+LABEL_NAMES = ["부정", "긍정"]  # label 0 = negative, 1 = positive
+DEFAULT_CACHE = Path(os.environ.get("KBALBERT_CACHE", Path.home() / ".cache" / "kbalbert"))
+
+
+class DataError(RuntimeError):
+    """Missing or corrupt data, with a message that says what to do."""
+
+
+def sha256sum(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verify(path: Path, expected: str) -> None:
+    actual = sha256sum(path)
+    if actual != expected:
+        raise DataError(
+            f"{path} is not the NSMC v1.0 file: sha256 {actual}, expected {expected}. "
+            "It may be truncated or edited. Delete it and download it again "
+            f"({NSMC_URL.format(filename=path.name)}), or point NSMC_DIR at an unmodified copy."
+        )
+
+
+def _download(url: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(target.suffix + ".part")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(partial, "wb") as out:
+            while block := response.read(1 << 20):
+                out.write(block)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise DataError(
+            f"Could not download {url} ({error}). Without internet, download ratings_train.txt and ratings_test.txt "
+            "elsewhere and set NSMC_DIR (or the notebook's NSMC_DIR parameter) to the folder that holds them."
+        ) from error
+    partial.replace(target)
+
+
+def nsmc_files(data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None) -> dict[str, Path]:
+    """
+    Returns the verified paths of NSMC's train and test files.
+
+    Args:
+        data_dir: a folder that holds `ratings_train.txt` and `ratings_test.txt`. Defaults to the `NSMC_DIR`
+            environment variable. When neither is set, the files are downloaded into `cache_dir`.
+        cache_dir: where downloads go (default `~/.cache/kbalbert/nsmc`, or `$KBALBERT_CACHE/nsmc`).
+
+    Raises:
+        DataError: a file is missing, cannot be downloaded, or its sha256 differs from the public release.
+    """
+    data_dir = data_dir or os.environ.get("NSMC_DIR") or None
+    paths = {}
+    if data_dir is not None:
+        folder = Path(data_dir).expanduser()
+        for split, (filename, expected) in NSMC_FILES.items():
+            path = folder / filename
+            if not path.is_file():
+                raise DataError(
+                    f"NSMC {split} file not found: {path}. The folder given by NSMC_DIR / data_dir must hold "
+                    f"{' and '.join(name for name, _ in NSMC_FILES.values())} (from github.com/e9t/nsmc); fix the "
+                    "path, or unset NSMC_DIR to download them."
+                )
+            _verify(path, expected)
+            paths[split] = path
+        return paths
+    folder = Path(cache_dir).expanduser() if cache_dir else DEFAULT_CACHE / "nsmc"
+    for split, (filename, expected) in NSMC_FILES.items():
+        path = folder / filename
+        if not path.is_file():
+            _download(NSMC_URL.format(filename=filename), path)
+        _verify(path, expected)
+        paths[split] = path
+    return paths
+
+
+def load_nsmc(data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None):
+    """
+    Loads NSMC as a `datasets.DatasetDict` with `train` (150,000) and `test` (50,000) splits and columns
+    `id`, `document`, `label`.
+
+    Empty reviews (5 in train, 3 in test) are kept as empty strings, not dropped and not NaN: the test set stays the
+    50,000 reviews every published number uses, and the tokenizers encode "" as `[CLS] [SEP]`.
+    """
+    from datasets import ClassLabel, Features, Value, load_dataset
+
+    paths = nsmc_files(data_dir, cache_dir)
+    features = Features({"id": Value("string"), "document": Value("string"), "label": ClassLabel(names=LABEL_NAMES)})
+    dataset = load_dataset(
+        "csv",
+        data_files={split: str(path) for split, path in paths.items()},
+        sep="\t",
+        quoting=3,  # csv.QUOTE_NONE: reviews contain unbalanced quotes
+        keep_default_na=False,  # an empty review is "", and reviews such as "NA" or "null" stay text
+        features=features,
+    )
+    for split, size in NSMC_SIZES.items():
+        if dataset[split].num_rows != size:
+            raise DataError(f"NSMC {split} has {dataset[split].num_rows} rows, expected {size}: the file did not parse.")
+    return dataset
+
+
+def load_corpus(path: str | os.PathLike, min_chars: int = 1):
+    """
+    Loads an unlabelled corpus, one document per line, as a `datasets.Dataset` with a `text` column.
+
+    Args:
+        path: a `.txt` file, or a folder whose `*.txt` files (recursively) are all read.
+        min_chars: drop lines shorter than this (after stripping spaces).
+    """
+    from datasets import load_dataset
+
+    path = Path(path).expanduser()
+    if path.is_dir():
+        files = sorted(str(p) for p in path.rglob("*.txt"))
+        if not files:
+            raise DataError(f"No .txt files under {path}. Put your documents there, one per line.")
+    elif path.is_file():
+        files = [str(path)]
+    else:
+        raise DataError(
+            f"Corpus not found: {path}. Give a .txt file (one document per line) or a folder of them; the movie-review "
+            "corpus is rebuilt from the raw/ folder of github.com/e9t/nsmc (see the README)."
+        )
+    corpus = load_dataset("text", data_files=files, split="train")
+    corpus = corpus.filter(lambda batch: [len(t.strip()) >= min_chars for t in batch["text"]], batched=True)
+    if corpus.num_rows == 0:
+        raise DataError(f"{path} holds no line of at least {min_chars} characters.")
+    return corpus
