@@ -62,7 +62,7 @@ def load_vocab(vocab_file: str | os.PathLike) -> dict[str, int]:
     vocab: dict[str, int] = collections.OrderedDict()
     with open(vocab_file, encoding="utf-8") as reader:
         for index, line in enumerate(reader):
-            token = line.rstrip("\n")
+            token = line.rstrip("\r\n")
             if token in vocab:
                 raise ValueError(f"{vocab_file}: token {token!r} appears twice (lines {vocab[token] + 1} and {index + 1}).")
             vocab[token] = index
@@ -93,11 +93,17 @@ def _check_text(value: Any, argument: str) -> None:
         return  # pre-tokenized batches (`is_split_into_words=True`)
     if isinstance(value, (list, tuple)) and value and all(isinstance(item, int) for item in value):
         return  # already encoded ids (slow tokenizer API)
+    if isinstance(value, (list, tuple)) and not value:
+        return  # an empty batch
     shown = repr(value)
     shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    where = ""
+    if isinstance(value, (list, tuple)):
+        index, item = next((i, x) for i, x in enumerate(value) if not isinstance(x, str))
+        where = f" (item {index} is {type(item).__name__})"
     raise TypeError(
         f"KB-ALBERT char tokenizer: `{argument}` must be a string or a list of strings, got "
-        f"{type(value).__name__} {shown}. Convert missing values first, e.g. `df['document'].fillna('')`."
+        f"{type(value).__name__} {shown}{where}. Convert missing values first, e.g. `df['document'].fillna('')`."
     )
 
 

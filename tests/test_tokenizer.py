@@ -144,6 +144,8 @@ def test_bad_inputs(cls, tmp_path):
     for bad in (None, 3.5, [None, "영화"], {"text": "영화"}):
         with pytest.raises(TypeError, match=type(bad).__name__):
             tokenizer(bad)
+    with pytest.raises(TypeError, match=r"item 1 is NoneType"):
+        tokenizer(["영화", None])
     with pytest.raises(TypeError, match="text_pair.*int"):
         tokenizer("영화", 7)
     with pytest.raises(TypeError):
@@ -163,6 +165,12 @@ def test_whitespace_class_matches_str_split():
         assert fast.tokenize(f"a{space}a") == ["a", "a"], hex(ord(space))
     for not_space in ("\u200b", "\ufeff", "\x00"):
         assert fast.tokenize(f"a{not_space}a") == ["a", "[UNK]", "##a"]
+
+
+def test_vocab_file_with_windows_line_endings(tmp_path):
+    (tmp_path / "vocab.txt").write_bytes("\r\n".join(SMALL_VOCAB).encode("utf-8") + b"\r\n")
+    tokenizer = KbAlbertCharTokenizer.from_pretrained(tmp_path)
+    assert tokenizer.tokenize("영화가") == ["영", "##화", "##가"]
 
 
 def test_build_char_vocab(tmp_path):

@@ -1,0 +1,110 @@
+import shutil
+
+import pytest
+import torch
+
+import kbalbert_data as kd
+import tokenization_kbalbert as tk
+
+
+def test_nsmc_loads_with_empty_reviews_kept(nsmc):
+    assert nsmc["train"].num_rows == 150_000 and nsmc["test"].num_rows == 50_000
+    assert sum(t == "" for t in nsmc["train"]["document"]) == 5
+    assert sum(t == "" for t in nsmc["test"]["document"]) == 3
+    assert set(nsmc["test"]["label"]) == {0, 1}
+    assert nsmc["train"].features["label"].names == ["부정", "긍정"]
+
+
+def test_corrupt_or_missing_nsmc_gives_clear_errors(tmp_path, monkeypatch):
+    source = kd.nsmc_files()["train"].parent
+    for name in ("ratings_train.txt", "ratings_test.txt"):
+        shutil.copy(source / name, tmp_path / name)
+    with open(tmp_path / "ratings_test.txt", "ab") as handle:
+        handle.write(b"extra line\n")
+    with pytest.raises(kd.DataError, match=r"sha256.*Delete it and download it again"):
+        kd.nsmc_files(tmp_path)
+    (tmp_path / "ratings_test.txt").unlink()
+    with pytest.raises(kd.DataError, match="ratings_test.txt"):
+        kd.nsmc_files(tmp_path)
+    # no folder given and no internet: the download fails with advice to set NSMC_DIR, and leaves no partial file
+    monkeypatch.delenv("NSMC_DIR", raising=False)
+    monkeypatch.setattr(kd, "NSMC_URL", "http://127.0.0.1:9/{filename}")
+    with pytest.raises(kd.DataError, match="NSMC_DIR"):
+        kd.nsmc_files(cache_dir=tmp_path / "cache")
+    assert not list((tmp_path / "cache").glob("*"))
+
+
+def test_corpus_errors(tmp_path):
+    with pytest.raises(kd.DataError, match="not found"):
+        kd.load_corpus(tmp_path / "nope.txt")
+    with pytest.raises(kd.DataError, match="No .txt files"):
+        kd.load_corpus(tmp_path)
+    (tmp_path / "a.txt").write_text("영화 좋다\n\n  \n재밌다\n", encoding="utf-8")
+    assert kd.load_corpus(tmp_path)["text"] == ["영화 좋다", "재밌다"]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    texts = ["영화가 정말 재밌다", "최악의 영화", "배우 연기 좋다 굿굿", "완전꿀잼"]
+    return tk.KbAlbertCharTokenizerFast(vocab=tk.build_char_vocab(texts))
+
+
+def encode(tokenizer, text):
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    return enc["input_ids"], enc["offset_mapping"]
+
+
+def test_split_for_sop(tokenizer):
+    ids, offsets = encode(tokenizer, "영화가 정말 재밌다")  # 3 + 2 + 3 tokens: the boundary nearest the middle is 3
+    assert kd.split_for_sop(ids, offsets) == 3
+    ids, offsets = encode(tokenizer, "완전꿀잼")  # one word: cut in its middle
+    assert kd.split_for_sop(ids, offsets) == 2
+    with pytest.raises(ValueError):
+        kd.split_for_sop(*encode(tokenizer, "영"))
+
+
+def test_sop_collator(tokenizer):
+    texts = ["영화가 정말 재밌다", "최악의 영화", "배우 연기 좋다 굿굿", "완전꿀잼"] * 16
+    examples = []
+    for text in texts:
+        ids, offsets = encode(tokenizer, text)
+        examples.append({"input_ids": ids, "offset_mapping": offsets, "sop_split": kd.split_for_sop(ids, offsets)})
+    collator = kd.DataCollatorForAlbertPretraining(tokenizer, mlm_probability=0.3, seed=0, pad_to_multiple_of=8)
+    batch = collator(examples)
+    assert batch["input_ids"].shape[1] % 8 == 0
+    labels = batch["sentence_order_label"].tolist()
+    assert 0 < sum(labels) < len(labels)  # both orders occur
+    cls, sep, mask = tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.mask_token_id
+    for i, example in enumerate(examples):
+        n = int(batch["attention_mask"][i].sum())
+        # undo the masking with the MLM labels, then check the pair against the review
+        restored = torch.where(batch["labels"][i] != -100, batch["labels"][i], batch["input_ids"][i])[:n].tolist()
+        assert restored[0] == cls and restored[-1] == sep and restored.count(sep) == 2
+        middle = restored.index(sep)
+        first, second = restored[1:middle], restored[middle + 1 : -1]
+        cut = example["sop_split"]
+        a, b = example["input_ids"][:cut], example["input_ids"][cut:]
+        assert (first, second) == ((b, a) if labels[i] else (a, b))  # the label says whether A and B were swapped
+        assert sorted(first + second) == sorted(example["input_ids"])  # no token lost
+        types = batch["token_type_ids"][i][:n].tolist()
+        assert types == [0] * (middle + 1) + [1] * (n - middle - 1)
+        assert (batch["labels"][i][[0, middle, n - 1]] == -100).all()  # special tokens are never masked
+        assert (batch["input_ids"][i][n:] == tokenizer.pad_token_id).all()
+    masked = batch["labels"] != -100
+    assert masked.any() and (batch["input_ids"][masked] == mask).all()  # whole-word masking uses [MASK]
+
+
+def test_sop_collator_character_masking(tokenizer):
+    """With whole_word_mask=False single characters are masked (80% [MASK], 10% random, 10% kept)."""
+    texts = ["영화가 정말 재밌다 배우 연기 좋다"] * 64
+    examples = []
+    for text in texts:
+        ids, offsets = encode(tokenizer, text)
+        examples.append({"input_ids": ids, "offset_mapping": offsets, "sop_split": kd.split_for_sop(ids, offsets)})
+    collator = kd.DataCollatorForAlbertPretraining(tokenizer, mlm_probability=0.15, whole_word_mask=False, seed=1)
+    batch = collator(examples)
+    masked = batch["labels"] != -100
+    rate = masked.sum().item() / (batch["attention_mask"].sum().item() - 3 * len(texts))
+    assert 0.08 < rate < 0.25
+    replaced = (batch["input_ids"][masked] == tokenizer.mask_token_id).float().mean().item()
+    assert 0.6 < replaced < 0.95  # not all [MASK]: BERT's 80/10/10 rule

@@ -1,0 +1,91 @@
+"""Execute the notebooks headlessly at smoke size (offline), and check that committed outputs are up to date."""
+
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+from run_notebooks import code_hash, default_environment  # noqa: E402
+
+NOTEBOOKS = sorted(REPO.glob("[0-9][0-9]-*.ipynb"))
+
+SMOKE_00 = dict(
+    MAX_DOCS=400, EVAL_DOCS=40, VOCAB_MIN_FREQUENCY=1, MAX_STEPS=6, EVAL_STEPS=3, SAVE_STEPS=2, BATCH_SIZE=8,
+    EMBEDDING_SIZE=16, HIDDEN_SIZE=32, NUM_LAYERS=2, NUM_HEADS=2, INTERMEDIATE_SIZE=64, BENCH_STEPS=3,
+)
+
+
+def execute(name, workdir, **parameters):
+    default_environment()
+    output = workdir / f"executed-{name}"
+    papermill.execute_notebook(str(REPO / name), str(output), parameters=parameters, cwd=str(workdir), progress_bar=False)
+    return nbformat.read(output, as_version=4)
+
+
+def printed(notebook):
+    return "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def test_notebook_00_smoke_and_resume(tmp_path):
+    from transformers import AutoModel, AutoTokenizer
+
+    import tokenization_kbalbert  # noqa: F401  (registers the tokenizer)
+
+    run_dir = tmp_path / "run"
+    params = dict(SMOKE_00, OUTPUT_DIR=str(run_dir))
+    first = execute("00-Building-a-domain-ALBERT.ipynb", tmp_path, **params)
+    assert "training from scratch" in printed(first)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["steps"] == 6
+    for key in ("mlm_accuracy", "sop_accuracy"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert metrics["vocab_comparison"][0]["tokenizer"].startswith("char")
+    model_dir = run_dir / "model"
+    assert (model_dir / "model.safetensors").is_file() and not (model_dir / "pytorch_model.bin").exists()
+    assert (model_dir / "vocab.txt").is_file() and (model_dir / "README.md").is_file()
+    assert AutoTokenizer.from_pretrained(model_dir)("영화 재밌다")["input_ids"][0] == 2
+    assert AutoModel.from_pretrained(model_dir).config.hidden_size == 32
+
+    # An interruption after the checkpoint of step 4: the last checkpoint and the exported model are gone.
+    checkpoints = run_dir / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint-4", "checkpoint-6"]
+    shutil.rmtree(checkpoints / "checkpoint-6")
+    shutil.rmtree(model_dir)
+    second = execute("00-Building-a-domain-ALBERT.ipynb", tmp_path, **params)
+    assert re.search(r"resuming from .*checkpoint-4", printed(second))
+    assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 6
+    assert (model_dir / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_committed_outputs_are_current(path):
+    notebook = nbformat.read(path, as_version=4)
+    recorded = notebook.metadata.get("kbalbert", {}).get("code_hash")
+    assert recorded, f"{path.name} has no recorded run: execute it with `python tools/run_notebooks.py {path.name}`"
+    assert recorded == code_hash(notebook), (
+        f"{path.name}: code changed after its outputs were made; re-run `python tools/run_notebooks.py {path.name}`"
+    )
+    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
+    assert all(c.get("execution_count") for c in code_cells), "every code cell has been executed"
+    errors = [o for c in code_cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_colab_only_lines_are_guarded(path):
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        shell_lines = [line for line in cell.source.splitlines() if line.strip().startswith(("!", "%"))]
+        if shell_lines or "google.colab" in cell.source.replace('"google.colab" in sys.modules', ""):
+            assert "if IN_COLAB" in cell.source, f"{path.name}: unguarded Colab-only line {shell_lines}"
+    parameters = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(parameters) == 1, "exactly one cell tagged `parameters`"

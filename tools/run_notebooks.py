@@ -1,0 +1,90 @@
+"""Execute notebooks in place with their default parameters, so the committed outputs come from the current code.
+
+    python tools/run_notebooks.py                     # every NN-*.ipynb in the repository root
+    python tools/run_notebooks.py 00-Building-a-domain-ALBERT.ipynb -p EXPORT_DIR assets/albert-movie-char-small
+
+Each executed notebook gets `metadata.kbalbert.code_hash`, a hash of its code cells (the cell papermill injects for
+`-p` overrides is left out). `tests/test_notebooks.py` fails when a notebook's code no longer matches that hash, so
+outputs that are stale cannot land silently. A notebook with a `RUN_COMMAND` parameter is told this command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def code_hash(notebook: nbformat.NotebookNode) -> str:
+    sources = [
+        cell.source
+        for cell in notebook.cells
+        if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])
+    ]
+    return hashlib.sha256("\n\x00\n".join(sources).encode("utf-8")).hexdigest()
+
+
+def default_environment() -> None:
+    os.environ.setdefault("NSMC_DIR", str(REPO.parent / "shared" / "data" / "nsmc"))
+    os.environ.setdefault("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"))
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+
+
+def run(path: Path, parameters: dict[str, str], output: Path | None) -> None:
+    import papermill
+
+    source = nbformat.read(path, as_version=4)
+    declared = next((c.source for c in source.cells if "parameters" in c.metadata.get("tags", [])), "")
+    if "RUN_COMMAND" in declared and "RUN_COMMAND" not in parameters:
+        parameters = {**parameters, "RUN_COMMAND": shlex.join(["python", *sys.argv])}
+    target = output or path
+    print(f"executing {path.name} -> {target} with {parameters or 'default parameters'}", flush=True)
+    start = time.perf_counter()
+    papermill.execute_notebook(str(path), str(target), parameters=parameters, cwd=str(REPO), progress_bar=False)
+    executed = nbformat.read(target, as_version=4)
+    executed.metadata["kbalbert"] = {
+        "code_hash": code_hash(executed),
+        "executed_with": parameters,
+        "wall_seconds": round(time.perf_counter() - start),
+    }
+    nbformat.write(executed, target)
+    print(f"done in {time.perf_counter() - start:.0f} s", flush=True)
+
+
+def parse_value(text: str):
+    """A parameter value as papermill's CLI reads it: YAML ("4000" -> 4000, "null" -> None), plus "1e-3" -> 0.001."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", help="default: every NN-*.ipynb in the repository root")
+    parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="papermill parameter (YAML value)")
+    parser.add_argument("-o", "--output", type=Path, help="write the executed notebook here instead of in place")
+    args = parser.parse_args()
+    default_environment()
+    paths = [Path(p).resolve() for p in args.notebooks] or sorted(REPO.glob("[0-9][0-9]-*.ipynb"))
+    parameters = {name: parse_value(value) for name, value in args.p}
+    for path in paths:
+        run(path, parameters, args.output)
+
+
+if __name__ == "__main__":
+    main()
