@@ -1,6 +1,5 @@
 """Shared fixtures. Data comes from NSMC_DIR (default: ../shared/data/nsmc beside the repository)."""
 
-import os
 import sys
 from pathlib import Path
 
@@ -8,10 +7,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-os.environ.setdefault("NSMC_DIR", str(REPO.parent / "shared" / "data" / "nsmc"))
-os.environ.setdefault("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(REPO / "tools"))
+from run_notebooks import default_environment  # noqa: E402
+
+default_environment()  # NSMC_DIR, CORPUS_PATH (../shared/data), offline Hub, PYTHONPATH for notebook kernels
 
 
 @pytest.fixture(scope="session")

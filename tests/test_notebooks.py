@@ -3,7 +3,6 @@
 import json
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
@@ -11,8 +10,7 @@ import papermill
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
-from run_notebooks import code_hash, default_environment  # noqa: E402
+from run_notebooks import code_hash  # noqa: E402  (tools/ is on sys.path, see conftest.py)
 
 NOTEBOOKS = sorted(REPO.glob("[0-9][0-9]-*.ipynb"))
 
@@ -23,7 +21,6 @@ SMOKE_00 = dict(
 
 
 def execute(name, workdir, **parameters):
-    default_environment()
     output = workdir / f"executed-{name}"
     papermill.execute_notebook(str(REPO / name), str(output), parameters=parameters, cwd=str(workdir), progress_bar=False)
     return nbformat.read(output, as_version=4)
