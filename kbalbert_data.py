@@ -123,6 +123,38 @@ def load_nsmc(data_dir: str | os.PathLike | None = None, cache_dir: str | os.Pat
     return dataset
 
 
+def nsmc_splits(
+    nsmc,
+    validation_size: int = 5000,
+    seed: int = 42,
+    train_size: int | None = None,
+    test_size: int | None = None,
+):
+    """
+    The fine-tuning splits every notebook uses (so PyTorch, Keras and TPU numbers are comparable): `validation` is
+    carved out of NSMC train (stratified by label) for model selection, `train` is the rest, and `test` is NSMC test,
+    to be scored once at the end.
+
+    Args:
+        nsmc: the `DatasetDict` from `load_nsmc`.
+        validation_size: reviews held out from train.
+        seed: the seed of the split and of the subsets below, so the same arguments give the same reviews.
+        train_size: keep only this many training reviews (smoke runs); `None` keeps all.
+        test_size: score on this many test reviews (smoke runs); `None` keeps all 50,000.
+    """
+    from datasets import DatasetDict
+
+    if not 0 < validation_size < nsmc["train"].num_rows:
+        raise ValueError(f"validation_size must be between 1 and {nsmc['train'].num_rows - 1}, got {validation_size}.")
+    carved = nsmc["train"].train_test_split(test_size=validation_size, seed=seed, stratify_by_column="label")
+    train, test = carved["train"], nsmc["test"]
+    if train_size is not None:
+        train = train.shuffle(seed=seed).select(range(min(train_size, train.num_rows)))
+    if test_size is not None:
+        test = test.shuffle(seed=seed).select(range(min(test_size, test.num_rows)))
+    return DatasetDict(train=train, validation=carved["test"], test=test)
+
+
 def load_corpus(path: str | os.PathLike, min_chars: int = 1):
     """
     Loads an unlabelled corpus, one document per line, as a `datasets.Dataset` with a `text` column.

@@ -108,3 +108,19 @@ def test_sop_collator_character_masking(tokenizer):
     assert 0.08 < rate < 0.25
     replaced = (batch["input_ids"][masked] == tokenizer.mask_token_id).float().mean().item()
     assert 0.6 < replaced < 0.95  # not all [MASK]: BERT's 80/10/10 rule
+
+
+def test_nsmc_splits_are_disjoint_stratified_and_repeatable(nsmc):
+    import kbalbert_data
+
+    splits = kbalbert_data.nsmc_splits(nsmc, validation_size=2000, seed=7)
+    assert {k: v.num_rows for k, v in splits.items()} == {"train": 148_000, "validation": 2000, "test": 50_000}
+    assert not set(splits["train"]["id"]) & set(splits["validation"]["id"])
+    positive = sum(splits["validation"]["label"]) / 2000
+    assert abs(positive - sum(nsmc["train"]["label"]) / 150_000) < 0.005
+    again = kbalbert_data.nsmc_splits(nsmc, validation_size=2000, seed=7, train_size=100, test_size=50)
+    assert again["validation"]["id"] == splits["validation"]["id"]
+    assert again["train"].num_rows == 100 and again["test"].num_rows == 50
+    assert set(again["train"]["id"]) <= set(splits["train"]["id"])
+    with pytest.raises(ValueError, match="validation_size"):
+        kbalbert_data.nsmc_splits(nsmc, validation_size=0)

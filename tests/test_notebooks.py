@@ -20,6 +20,12 @@ SMOKE_00 = dict(
 )
 
 
+SMOKE_02 = dict(
+    TRAIN_SIZE=256, VALIDATION_SIZE=64, TEST_SIZE=160, BATCH_SIZE=16, EVAL_STEPS=8, BENCH_STEPS=3,
+    ACCELERATE_PROCESSES=2, ACCELERATE_TRAIN_SIZE=64,
+)
+
+
 def execute(name, workdir, **parameters):
     output = workdir / f"executed-{name}"
     papermill.execute_notebook(str(REPO / name), str(output), parameters=parameters, cwd=str(workdir), progress_bar=False)
@@ -58,6 +64,48 @@ def test_notebook_00_smoke_and_resume(tmp_path):
     second = execute("00-Building-a-domain-ALBERT.ipynb", tmp_path, **params)
     assert re.search(r"resuming from .*checkpoint-4", printed(second))
     assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 6
+    assert (model_dir / "model.safetensors").is_file()
+
+
+def test_notebook_02_smoke_independent_score_and_resume(tmp_path, nsmc):
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    import kbalbert_data
+    import tokenization_kbalbert  # noqa: F401
+
+    run_dir = tmp_path / "run"
+    params = dict(SMOKE_02, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"))
+    first = execute("02-Fine-tuning-ALBERT-in-PyTorch.ipynb", tmp_path, **params)
+    assert "training from scratch" in printed(first)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["steps"] == 16 and metrics["test_reviews"] == 160
+    for key in ("test_accuracy", "test_f1", "validation_accuracy", "baseline_test_accuracy"):
+        assert 0.0 <= metrics[key] <= 1.0
+    model_dir = run_dir / "model"
+    assert (model_dir / "model.safetensors").is_file() and (model_dir / "README.md").is_file()
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    assert model.config.id2label == {0: "부정", 1: "긍정"}
+
+    # The reported accuracy, recomputed independently: the test reviews in file order, one by one, no Trainer.
+    test = kbalbert_data.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]
+    classifier = pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(model_dir))
+    predicted = [p["label"] for p in classifier(list(test["document"]), truncation=True, max_length=128)]
+    expected = [kbalbert_data.LABEL_NAMES[i] for i in test["label"]]
+    accuracy = sum(p == e for p, e in zip(predicted, expected)) / len(expected)
+    assert abs(accuracy - metrics["test_accuracy"]) <= 1 / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
+
+    # The 2-process Accelerate run inside the notebook saved one model and trained on both processes.
+    accelerate_metrics = json.loads((run_dir / "accelerate" / "metrics.json").read_text())
+    assert accelerate_metrics["processes"] == 2 and (run_dir / "accelerate" / "model" / "model.safetensors").is_file()
+
+    # An interruption after the checkpoint of step 8: the last checkpoint and the exported model are gone.
+    checkpoints = run_dir / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint-16", "checkpoint-8"]
+    shutil.rmtree(checkpoints / "checkpoint-16")
+    shutil.rmtree(model_dir)
+    second = execute("02-Fine-tuning-ALBERT-in-PyTorch.ipynb", tmp_path, **{**params, "RUN_BASELINE": False, "ACCELERATE_PROCESSES": 1})
+    assert re.search(r"resuming from .*checkpoint-8", printed(second))
+    assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 16
     assert (model_dir / "model.safetensors").is_file()
 
 

@@ -1,0 +1,43 @@
+"""`train_nsmc.py`, the recipe of notebook 02 as one function: launched with `accelerate launch` on 2 CPU processes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_accelerate_launch_two_cpu_processes(tmp_path):
+    # Without a GPU, `--multi_gpu` starts the processes with torchrun on the CPU (gloo); see train_nsmc.py.
+    from transformers import AutoModelForSequenceClassification
+
+    out = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "train_nsmc.py"),
+        "--model-path", str(REPO / "assets" / "albert-movie-char-small"), "--output-dir", str(out),
+        "--train-size", "128", "--validation-size", "64", "--test-size", "64", "--batch-size", "16", "--eval-steps", "2",
+        "--quiet",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["processes"] == 2
+    assert metrics["steps"] == 4  # 128 reviews / (16 per process x 2 processes)
+    assert 0.0 <= metrics["test_accuracy"] <= 1.0
+    saved = [p for p in out.rglob("model.safetensors") if p.parent.name == "model"]
+    assert saved == [out / "model" / "model.safetensors"]  # one model, written by the first process only
+    model = AutoModelForSequenceClassification.from_pretrained(out / "model")
+    assert model.config.id2label[1] == "긍정"
+
+
+def test_command_line_matches_config():
+    sys.path.insert(0, str(REPO))
+    import train_nsmc
+
+    config = train_nsmc.parse_args(["--train-size", "10", "--learning-rate", "1e-4", "--bf16"])
+    assert (config.train_size, config.learning_rate, config.bf16, config.validation_size) == (10, 1e-4, True, 5000)
+    assert train_nsmc.parse_args([]) == train_nsmc.FinetuneConfig()

@@ -1,0 +1,173 @@
+"""Fine-tunes an ALBERT (or any encoder with a sequence-classification head) on NSMC: the recipe of notebook 02 in one
+function, so the same code runs in one process, from a notebook with `accelerate.notebook_launcher`, or on several
+machines with `accelerate launch`:
+
+    python train_nsmc.py --train-size 2000                                          # one process
+    accelerate launch --multi_gpu --num_processes 2 train_nsmc.py --train-size 2000  # 2 processes; CPU + gloo without a GPU
+    accelerate launch --multi_gpu --num_processes 8 train_nsmc.py --bf16              # 8 GPUs (nccl)
+
+(`--multi_gpu` means "several processes through torchrun": on a machine without a GPU they run on the CPU and talk
+over gloo. `accelerate launch --cpu` alone starts one process; its multi-CPU mode needs MPI.)
+
+The Trainer inside finds the processes that `accelerate launch` (or `torchrun`) started and trains data-parallel:
+each process gets its share of every batch (`--batch-size` is per process), gradients are averaged, and only the
+first process writes the checkpoints, the final model and `metrics.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+LABELS = {0: "부정", 1: "긍정"}
+
+
+@dataclass
+class FinetuneConfig:
+    """What the notebook's parameters cell sets; the command line takes the same names (`--train-size`)."""
+
+    model_path: str = "assets/albert-movie-char-small"
+    output_dir: str = "outputs/02-nsmc-pytorch-script"
+    nsmc_dir: str | None = None  # None: the NSMC_DIR environment variable, else download (sha256-checked)
+    train_size: int | None = None  # None: all of NSMC train minus the validation split
+    validation_size: int = 5000
+    test_size: int | None = None  # None: all 50,000 test reviews
+    max_length: int = 128
+    epochs: float = 1.0
+    batch_size: int = 64  # per process
+    learning_rate: float = 5e-4
+    warmup: float = 0.06  # < 1: a fraction of the training steps
+    weight_decay: float = 0.01
+    eval_steps: int = 500
+    bf16: bool = False
+    seed: int = 42
+    quiet: bool = False  # no progress bars (processes forked from a notebook cannot draw them)
+
+
+def tokenize_splits(splits, tokenizer, max_length: int):
+    """Tokenises every split once (cached by `datasets`), truncating only: padding happens per batch."""
+
+    def encode(batch):
+        encoded = tokenizer(batch["document"], truncation=True, max_length=max_length)
+        encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
+        return encoded
+
+    return splits.map(encode, batched=True, remove_columns=["id", "document"])
+
+
+def compute_metrics(prediction) -> dict[str, float]:
+    """Accuracy and macro F1, computed against the labels the Trainer returns with its predictions (same order)."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    predicted = np.argmax(prediction.predictions, axis=-1)
+    return {
+        "accuracy": float(accuracy_score(prediction.label_ids, predicted)),
+        "f1": float(f1_score(prediction.label_ids, predicted, average="macro")),
+    }
+
+
+def finetune(config: FinetuneConfig) -> dict[str, float]:
+    """Trains, keeps the checkpoint with the best validation accuracy, scores it once on test, saves it."""
+    import torch
+    from transformers import (
+        AutoModelForSequenceClassification,
+        AutoTokenizer,
+        DataCollatorWithPadding,
+        Trainer,
+        TrainingArguments,
+        set_seed,
+    )
+    from transformers.trainer_utils import get_last_checkpoint
+
+    import kbalbert_data
+    import tokenization_kbalbert  # noqa: F401  (registers the char tokenizer with AutoTokenizer)
+
+    set_seed(config.seed)
+    if config.quiet:
+        import datasets
+        import transformers
+
+        datasets.disable_progress_bars()
+        transformers.utils.logging.disable_progress_bar()
+        transformers.logging.set_verbosity_error()
+    out = Path(config.output_dir)
+    args = TrainingArguments(
+        output_dir=str(out / "checkpoints"),
+        num_train_epochs=config.epochs,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=4 * config.batch_size,
+        learning_rate=config.learning_rate,
+        warmup_steps=config.warmup,
+        weight_decay=config.weight_decay,
+        bf16=config.bf16,
+        train_sampling_strategy="group_by_length",
+        length_column_name="length",
+        eval_strategy="steps",
+        eval_steps=config.eval_steps,
+        save_strategy="steps",
+        save_steps=config.eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="accuracy",
+        logging_steps=max(1, config.eval_steps // 10),
+        report_to="none",
+        seed=config.seed,
+        use_cpu=not torch.cuda.is_available(),  # bf16 autocast on a CPU needs this said explicitly
+        ddp_find_unused_parameters=False,  # every parameter takes part in the forward pass
+        disable_tqdm=config.quiet,
+    )
+    tokenizer = AutoTokenizer.from_pretrained(config.model_path)
+    with args.main_process_first(desc="tokenising NSMC"):
+        nsmc = kbalbert_data.load_nsmc(config.nsmc_dir)
+        splits = kbalbert_data.nsmc_splits(nsmc, config.validation_size, config.seed, config.train_size, config.test_size)
+        data = tokenize_splits(splits, tokenizer, config.max_length)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        config.model_path, num_labels=2, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}
+    )
+    trainer = Trainer(
+        model=model,
+        args=args,
+        train_dataset=data["train"],
+        eval_dataset=data["validation"],
+        processing_class=tokenizer,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics,
+    )
+    last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    trainer.train(resume_from_checkpoint=last)
+    test = trainer.evaluate(data["test"], metric_key_prefix="test")
+    metrics = {
+        "processes": args.world_size,
+        "device": str(args.device),
+        "steps": trainer.state.global_step,
+        "best_checkpoint": trainer.state.best_model_checkpoint,
+        "validation_accuracy": trainer.state.best_metric,
+        "test_accuracy": test["test_accuracy"],
+        "test_f1": test["test_f1"],
+        "test_reviews": data["test"].num_rows,
+    }
+    if trainer.is_world_process_zero():
+        trainer.save_model(str(out / "model"))  # model.safetensors + tokenizer files
+        (out / "metrics.json").write_text(json.dumps({**metrics, "config": dataclasses.asdict(config)}, indent=2))
+    return metrics
+
+
+def parse_args(argv: list[str] | None = None) -> FinetuneConfig:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    for field in dataclasses.fields(FinetuneConfig):
+        name = "--" + field.name.replace("_", "-")
+        if field.type == "bool":
+            parser.add_argument(name, action="store_true")
+        else:
+            kind = {"int | None": int, "str | None": str, "float": float, "int": int, "str": str}[field.type]
+            parser.add_argument(name, type=kind, default=field.default)
+    return FinetuneConfig(**vars(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    print(json.dumps(finetune(parse_args()), indent=2))
