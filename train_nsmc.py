@@ -60,6 +60,20 @@ def tokenize_splits(splits, tokenizer, max_length: int):
     return splits.map(encode, batched=True, remove_columns=["id", "document"])
 
 
+def check_model_path(model_path: str) -> None:
+    """Fails early, saying what to do, when `model_path` is neither a local folder nor reachable on the Hub."""
+    import os
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    if Path(model_path).is_dir() or not offline:
+        return
+    raise FileNotFoundError(
+        f"Model {model_path!r} is not a folder here and the Hub is offline (HF_HUB_OFFLINE). Give the folder of a saved "
+        "model, e.g. assets/albert-movie-char-small (config.json + model.safetensors + tokenizer files), or unset "
+        "HF_HUB_OFFLINE to download a Hub model such as bert-base-multilingual-cased."
+    )
+
+
 def compute_metrics(prediction) -> dict[str, float]:
     """Accuracy and macro F1, computed against the labels the Trainer returns with its predictions (same order)."""
     from sklearn.metrics import accuracy_score, f1_score
@@ -121,6 +135,7 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         ddp_find_unused_parameters=False,  # every parameter takes part in the forward pass
         disable_tqdm=config.quiet,
     )
+    check_model_path(config.model_path)
     tokenizer = AutoTokenizer.from_pretrained(config.model_path)
     with args.main_process_first(desc="tokenising NSMC"):
         nsmc = kbalbert_data.load_nsmc(config.nsmc_dir)

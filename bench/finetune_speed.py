@@ -36,6 +36,7 @@ from transformers import (  # noqa: E402
 )
 
 import kbalbert_data  # noqa: E402
+import train_nsmc  # noqa: E402
 import tokenization_kbalbert  # noqa: E402, F401
 
 
@@ -82,12 +83,7 @@ def main():
     train = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), train_size=args.reviews)["train"]
     static = train.map(lambda b: tokenizer(b["document"], padding="max_length", truncation=True, max_length=128),
                        batched=True, remove_columns=["id", "document"])
-    def encode(batch):
-        encoded = tokenizer(batch["document"], truncation=True, max_length=128)
-        encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
-        return encoded
-
-    dynamic = train.map(encode, batched=True, remove_columns=["id", "document"])
+    dynamic = train_nsmc.tokenize_splits(train, tokenizer, max_length=128)  # notebook 02's tokenisation
     out = Path("/tmp/kbalbert-finetune-speed")
     rows = [
         measure("2020: pad to 128, fp32, random batches", args.model_path, static, default_data_collator,

@@ -41,3 +41,15 @@ def test_command_line_matches_config():
     config = train_nsmc.parse_args(["--train-size", "10", "--learning-rate", "1e-4", "--bf16"])
     assert (config.train_size, config.learning_rate, config.bf16, config.validation_size) == (10, 1e-4, True, 5000)
     assert train_nsmc.parse_args([]) == train_nsmc.FinetuneConfig()
+
+
+def test_wrong_model_path_says_what_to_do(monkeypatch):
+    import pytest
+
+    sys.path.insert(0, str(REPO))
+    import train_nsmc
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(FileNotFoundError, match="assets/albert-movie-char-small"):
+        train_nsmc.finetune(train_nsmc.FinetuneConfig(model_path="assets/no-such-model"))
+    train_nsmc.check_model_path(str(REPO / "assets" / "albert-movie-char-small"))  # a real folder passes
