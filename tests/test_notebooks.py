@@ -109,6 +109,54 @@ def test_notebook_02_smoke_independent_score_and_resume(tmp_path, nsmc):
     assert (model_dir / "model.safetensors").is_file()
 
 
+SMOKE_03 = dict(
+    TRAIN_SIZE=256, VALIDATION_SIZE=64, TEST_SIZE=160, BATCH_SIZE=16, EVAL_STEPS=6, MAX_LENGTH=32, BENCH_STEPS=2,
+    PYTORCH_METRICS=None,
+)
+
+
+def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, nsmc):
+    import subprocess
+    import sys
+
+    from transformers import pipeline
+
+    import kbalbert_data
+    import tokenization_kbalbert  # noqa: F401
+
+    run_dir = tmp_path / "run"
+    params = dict(SMOKE_03, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"),
+                  PYTORCH_FINETUNED=str(REPO / "assets" / "albert-movie-char-small-nsmc"))
+    # First run stops after 1 of 3 validation rounds (as an interrupted Colab session would), the second resumes.
+    first = execute("03-Fine-tuning-ALBERT-in-TensorFlow.ipynb", tmp_path, **params, STOP_AFTER_ROUNDS=1)
+    assert "training from scratch" in printed(first)
+    assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 6
+    second = execute("03-Fine-tuning-ALBERT-in-TensorFlow.ipynb", tmp_path, **params)
+    assert "resuming after round 1 of 3" in printed(second)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["steps"] == metrics["total_steps"] == 18 and metrics["test_reviews"] == 160
+    assert len((run_dir / "history.csv").read_text().splitlines()) == 1 + 3  # header + 3 rounds across both runs
+    for key in ("test_accuracy", "test_f1", "validation_accuracy", "transformers_export_agreement"):
+        assert 0.0 <= metrics[key] <= 1.0
+    # PyTorch and Keras are the same network: pretrained hidden states and fine-tuned logits.
+    for key in ("hidden_state_max_abs_difference", "pooled_max_abs_difference", "finetuned_logits_max_abs_difference"):
+        assert metrics["equivalence"][key] <= 1e-4, key
+
+    # The exported SavedModel, read by a fresh process through serve.py, scores the test reviews in file order.
+    test = kbalbert_data.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]
+    served = subprocess.run([sys.executable, str(run_dir / "export" / "serve.py")], input="\n".join(test["document"]) + "\n",
+                            capture_output=True, text=True, check=True, cwd=tmp_path)
+    labels = [p["label"] for p in json.loads(served.stdout.strip().splitlines()[-1])]
+    expected = [kbalbert_data.LABEL_NAMES[i] for i in test["label"]]
+    accuracy = sum(p == e for p, e in zip(labels, expected)) / len(expected)
+    assert abs(accuracy - metrics["test_accuracy"]) <= 1 / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
+
+    # The Keras-trained weights saved back as a transformers folder give the same labels in PyTorch.
+    classifier = pipeline("text-classification", model=str(run_dir / "export" / "transformers"))
+    torch_labels = [p["label"] for p in classifier(list(test["document"]), truncation=True, max_length=32)]
+    assert sum(a == b for a, b in zip(torch_labels, labels)) >= 158
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_committed_outputs_are_current(path):
     notebook = nbformat.read(path, as_version=4)
