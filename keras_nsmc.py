@@ -269,3 +269,39 @@ def best_so_far(csv_log: str | Path, monitor: str = "val_accuracy") -> float | N
     with path.open() as f:
         values = [float(row[monitor]) for row in csv.DictReader(f) if row.get(monitor)]
     return max(values) if values else None
+
+
+def tensorflow_tpu_strategy():
+    """The TensorFlow route to a TPU: `(TPUStrategy, description)` on a machine with a TPU, else `(None, why)`.
+
+    Without a TPU, `TPUClusterResolver(tpu="local")` succeeds but `initialize_tpu_system` raises `NotFoundError`, and
+    `TPUClusterResolver()` (no name, not on a TPU VM) raises `ValueError`: exactly those two are caught, so any other
+    failure (a broken TPU runtime) is still reported.
+    """
+    import tensorflow as tf
+
+    try:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+    except (ValueError, tf.errors.NotFoundError) as error:
+        return None, f"no TPU for TensorFlow ({type(error).__name__}: {str(error).splitlines()[0][:120]})"
+    strategy = tf.distribute.TPUStrategy(resolver)
+    return strategy, f"TPUStrategy with {strategy.num_replicas_in_sync} replicas"
+
+
+def jax_accelerator() -> tuple[str, list]:
+    """`(platform, devices)` as JAX sees them: platform is "tpu", "gpu" or "cpu" (JAX picks the best one present)."""
+    import jax
+
+    devices = jax.devices()
+    return devices[0].platform, devices
+
+
+def divisible(split, multiple: int):
+    """Appends copies of the first row until the split's size is a multiple of `multiple` (every batch of a
+    data-parallel evaluation must split evenly over the devices). Returns `(split, rows_added)`: drop that many
+    predictions from the end."""
+    extra = (-split.num_rows) % multiple
+    if extra == 0:
+        return split, 0
+    return split.select(list(range(split.num_rows)) + [0] * extra), extra

@@ -145,3 +145,18 @@ def test_best_so_far_reads_an_interrupted_log(tmp_path):
     assert kn.best_so_far(log) is None
     log.write_text("epoch,accuracy,val_accuracy\n0,0.6,0.70\n1,0.7,0.74\n2,0.8,0.72\n")
     assert kn.best_so_far(log) == pytest.approx(0.74)
+
+
+def test_no_tpu_is_detected_not_guessed():
+    import keras_nsmc as kn
+
+    strategy, why = kn.tensorflow_tpu_strategy()  # this machine has no TPU: NotFoundError is caught and explained
+    assert strategy is None and "NotFoundError" in why
+
+
+def test_divisible_pads_with_copies(tokenised):
+    import keras_nsmc as kn
+
+    padded, extra = kn.divisible(tokenised.select(range(7)), 4)
+    assert extra == 1 and padded.num_rows == 8 and padded[7]["input_ids"] == padded[0]["input_ids"]
+    assert kn.divisible(tokenised.select(range(8)), 4)[1] == 0

@@ -111,7 +111,8 @@ def test_notebook_02_smoke_independent_score_and_resume(tmp_path, nsmc):
 
 SMOKE_03 = dict(
     TRAIN_SIZE=256, VALIDATION_SIZE=64, TEST_SIZE=160, BATCH_SIZE=16, EVAL_STEPS=6, MAX_LENGTH=32, BENCH_STEPS=2,
-    PYTORCH_METRICS=None,
+    PYTORCH_METRICS=None, MIXED_PRECISION=False,  # float32: the score checks below compare exact predictions
+    PATIENCE=10,  # no early stop: the step count is asserted
 )
 
 
@@ -155,6 +156,40 @@ def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, nsmc):
     classifier = pipeline("text-classification", model=str(run_dir / "export" / "transformers"))
     torch_labels = [p["label"] for p in classifier(list(test["document"]), truncation=True, max_length=32)]
     assert sum(a == b for a, b in zip(torch_labels, labels)) >= 158
+
+
+SMOKE_04 = dict(
+    TRAIN_SIZE=256, VALIDATION_SIZE=64, TEST_SIZE=160, BATCH_SIZE=16, EVAL_STEPS=6, MAX_LENGTH=32, TFRECORD_DEMO_SIZE=50,
+    COMPARE_WITH=[], CPU_DEVICES=2, PATIENCE=10,  # no early stop: the step count is asserted
+)
+
+
+def test_notebook_04_data_parallel_on_two_cpu_devices(tmp_path, nsmc):
+    from transformers import pipeline
+
+    import kbalbert_data
+    import tokenization_kbalbert  # noqa: F401
+
+    run_dir = tmp_path / "run"
+    notebook = execute("04-Fine-tuning-ALBERT-with-TPU.ipynb", tmp_path, **SMOKE_04, OUTPUT_DIR=str(run_dir),
+                       MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"))
+    text = printed(notebook)
+    assert "No TPU here" in text and "read back identical" in text
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    # The TPU code path (Keras on JAX, DataParallel, static shapes), on 2 virtual CPU devices.
+    assert (metrics["backend"], metrics["accelerator"], metrics["devices"]) == ("jax", "cpu", 2)
+    assert metrics["steps"] == metrics["total_steps"] == 18 and metrics["test_reviews"] == 160
+    assert metrics["train_reviews_per_second_this_run"] > 0 and metrics["predict_reviews_per_second"] > 0
+    for key in ("test_accuracy", "test_f1", "validation_accuracy"):
+        assert 0.0 <= metrics[key] <= 1.0
+
+    # The saved transformers folder scores the test reviews in file order as the notebook reported (float32 on CPU).
+    test = kbalbert_data.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]
+    classifier = pipeline("text-classification", model=str(run_dir / "model"))
+    predicted = [p["label"] for p in classifier(list(test["document"]), truncation=True, max_length=32)]
+    expected = [kbalbert_data.LABEL_NAMES[i] for i in test["label"]]
+    accuracy = sum(p == e for p, e in zip(predicted, expected)) / len(expected)
+    assert abs(accuracy - metrics["test_accuracy"]) <= 1 / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
