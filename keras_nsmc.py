@@ -19,8 +19,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from kbalbert_data import LABEL_NAMES  # 0 = 부정 (negative), 1 = 긍정 (positive), as in notebook 02
+
 KERAS_INPUTS = ("token_ids", "segment_ids", "padding_mask")
-LABEL_NAMES = ["부정", "긍정"]
 
 
 def ragged_columns(split) -> dict[str, np.ndarray]:
@@ -124,9 +125,10 @@ def keras_inputs(tokenizer, texts: list[str], max_length: int = 128, pad_to_mult
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    logits = np.asarray(logits, dtype=np.float64)
-    exp = np.exp(logits - logits.max(-1, keepdims=True))
-    return exp / exp.sum(-1, keepdims=True)
+    """Class probabilities from logits (any float dtype, bf16 included), computed in float64."""
+    from scipy.special import softmax as scipy_softmax
+
+    return scipy_softmax(np.asarray(logits, dtype=np.float64), axis=-1)
 
 
 @keras.saving.register_keras_serializable(package="kbalbert")
