@@ -36,6 +36,70 @@ def printed(notebook):
     return "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", []))
 
 
+SMOKE_01 = dict(TEST_SIZE=300, SPEED_REVIEWS=64, CUSTOM_HEAD_TRAIN_SIZE=256, CUSTOM_HEAD_EVAL_SIZE=64)
+
+
+def test_notebook_01_offline_with_tiny_hub_models(tmp_path, nsmc):
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from safetensors import safe_open
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    import tokenization_kbalbert  # noqa: F401
+    from tiny_models import make_tiny_hub_models
+
+    pretrained, classifier_path = REPO / "assets" / "albert-movie-char-small", REPO / "assets" / "albert-movie-char-small-nsmc"
+    hub = make_tiny_hub_models(tmp_path / "tiny", pretrained)  # NER, QA, seq2seq, generation, mBERT stand-ins
+    run_dir = tmp_path / "run"
+    notebook = execute("01-Features-of-Transformers.ipynb", tmp_path, **SMOKE_01, **hub, OUTPUT_DIR=str(run_dir),
+                       MODEL_PATH=str(pretrained), CLASSIFIER_PATH=str(classifier_path))
+    text = printed(notebook)
+    skipped = [line for line in text.splitlines() if line.startswith("[건너뜀]")]
+    assert len(skipped) == 1 and "push_to_hub" in skipped[0], skipped  # every Hub model cell ran; no token here
+    assert "요약:" in text and "→" in text
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+
+    # ONNX: the notebook's own check, then an independent one on the exported file in file order.
+    assert metrics["onnx"]["test_reviews"] == 300 and metrics["onnx"]["label_agreement"] >= 0.999
+    tokenizer = AutoTokenizer.from_pretrained(str(classifier_path))
+    model = AutoModelForSequenceClassification.from_pretrained(str(classifier_path)).eval()
+    test = nsmc["test"].select(range(300))
+    enc = tokenizer(list(test["document"]), padding=True, truncation=True, max_length=128, return_tensors="np")
+    session = ort.InferenceSession(str(run_dir / "albert-nsmc.onnx"), providers=["CPUExecutionProvider"])
+    onnx_logits = session.run(["logits"], {k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids")})[0]
+    with torch.inference_mode():
+        torch_logits = model(**{k: torch.from_numpy(v) for k, v in enc.items()}).logits.numpy()
+    assert np.abs(onnx_logits - torch_logits).max() < 1e-4
+    accuracy = float((torch_logits.argmax(1) == np.asarray(test["label"])).mean())
+    assert abs(accuracy - metrics["onnx"]["accuracy_pytorch"]) < 1e-9, (accuracy, metrics["onnx"])
+    assert 0.0 <= metrics["onnx_int8"]["accuracy"] <= 1.0 and metrics["onnx_int8"]["size_mb"] < metrics["onnx_int8"]["size_mb_float32"]
+
+    # Custom head: reloaded with from_pretrained to the same logits; its folder holds the backbone and the new head.
+    assert metrics["custom_head"]["reload_max_abs_diff"] < 1e-5
+    with safe_open(str(run_dir / "custom-head" / "model.safetensors"), "pt") as f:
+        keys = set(f.keys())
+    assert {"classifier.weight", "classifier.bias"} <= keys and any(k.startswith("albert.encoder") for k in keys)
+    assert not any(k.startswith("albert.pooler") for k in keys)
+    assert metrics["keras_max_abs_logit_diff"] < 1e-4 and metrics["keras_label_agreement"] == 1.0
+
+
+def test_notebook_01_skips_hub_cells_with_one_line_offline(monkeypatch, capsys):
+    """The notebook's `load_or_skip`, run as written in the notebook, against a Hub name with the Hub offline."""
+    from transformers import AutoTokenizer
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    notebook = nbformat.read(REPO / "01-Features-of-Transformers.ipynb", as_version=4)
+    source = next(c.source for c in notebook.cells if c.cell_type == "code" and "def load_or_skip" in c.source)
+    namespace = {"os": __import__("os")}
+    exec(source, namespace)
+    assert namespace["load_or_skip"]("mBERT", AutoTokenizer.from_pretrained, "google-bert/bert-base-multilingual-cased") is None
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("[건너뜀] mBERT") and "HF_HUB_OFFLINE" in out[0]
+    with pytest.raises(ZeroDivisionError):  # other errors are not swallowed
+        namespace["load_or_skip"]("x", lambda name: 1 / 0, "x")
+
+
 def test_notebook_00_smoke_and_resume(tmp_path):
     from transformers import AutoModel, AutoTokenizer
 
