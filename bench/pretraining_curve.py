@@ -11,8 +11,9 @@ validation reviews) and scored on the same 5,000 test reviews, so only the pretr
 02's full budget (145,000 reviews, 22 minutes each) so that many checkpoints fit in an hour; the full-budget number of
 the final model is in the README.
 
-Finished fine-tunes are cached in the output JSON and skipped on the next run (resumable); `--work-dir` keeps their
-models. Pretraining time is given as steps, reviews seen, and CPU minutes at `--seconds-per-step` (default: 0.8 s, the
+Finished fine-tunes are cached in the output JSON and skipped on the next run; an interrupted one resumes from its
+checkpoints in `--work-dir`, in a folder named after the checkpoint and the budget (so a different budget never resumes
+another budget's run). Pretraining time is given as steps, reviews seen, and CPU minutes at `--seconds-per-step` (default: 0.8 s, the
 rate of notebook 00's default model, batch 64, measured running alone on the 2-core machine, README).
 Run it alone: another CPU-heavy process skews it.
 """
@@ -91,8 +92,9 @@ def main() -> None:
             continue
         info = pretraining_info(folder)
         name = folder.name
+        run_dir = args.work_dir / f"{name}-train{args.train_size}-lr{args.learning_rate:g}"
         config = train_nsmc.FinetuneConfig(
-            model_path=str(folder), output_dir=str(args.work_dir / name), train_size=args.train_size,
+            model_path=str(folder), output_dir=str(run_dir), train_size=args.train_size,
             test_size=args.test_size, learning_rate=args.learning_rate, eval_steps=100, quiet=True,
         )
         metrics = train_nsmc.finetune(config)
