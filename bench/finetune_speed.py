@@ -10,7 +10,7 @@
   `--compile` adds a row with `TrainingArguments(torch_compile=True)` (TorchInductor; its compile time is in the warm-up).
 Both train `AutoModelForSequenceClassification` from the same checkpoint with the same batch size and optimiser through
 the Trainer; the first steps are a warm-up and are not timed. Each recipe is measured `--rounds` times, interleaved, and the median
-is reported (single runs of the same recipe differed by up to 25% on the 2-core VM). Run it alone: another CPU-heavy
+is reported (single runs of the same recipe differed by up to a third on the 2-core VM). Run it alone: another CPU-heavy
 process skews it.
 """
 
