@@ -124,3 +124,32 @@ def test_nsmc_splits_are_disjoint_stratified_and_repeatable(nsmc):
     assert set(again["train"]["id"]) <= set(splits["train"]["id"])
     with pytest.raises(ValueError, match="validation_size"):
         kbalbert_data.nsmc_splits(nsmc, validation_size=0)
+
+
+def test_pretraining_trainer_groups_by_a_list_of_lengths(tokenizer, tmp_path):
+    """Notebook 00's Trainer setup (remove_unused_columns=False, no `length` column): the length-grouped sampler gets
+    a plain list measured from input_ids. A `length` column would reach it as a lazy datasets Column, read row by row
+    (bench/length_grouping.py: minutes per epoch start on the full corpus)."""
+    import datasets
+    from transformers import AlbertConfig, AlbertForPreTraining, Trainer, TrainingArguments
+    from transformers.trainer_pt_utils import LengthGroupedSampler
+
+    texts = ["영화가 정말 재밌다 배우 연기 좋다" * (i % 5 + 1) for i in range(640)]
+    enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+    cuts = [kd.split_for_sop(ids, offs) for ids, offs in zip(enc["input_ids"], enc["offset_mapping"])]
+    data = datasets.Dataset.from_dict({"input_ids": enc["input_ids"], "offset_mapping": enc["offset_mapping"], "sop_split": cuts})
+    args = TrainingArguments(
+        output_dir=str(tmp_path), per_device_train_batch_size=64, use_cpu=True, report_to="none",
+        train_sampling_strategy="group_by_length", remove_unused_columns=False,
+        label_names=["labels", "sentence_order_label"],
+    )
+    config = AlbertConfig(vocab_size=len(tokenizer), embedding_size=8, hidden_size=16, num_hidden_layers=1,
+                          num_attention_heads=1, intermediate_size=16)
+    trainer = Trainer(model=AlbertForPreTraining(config), args=args, train_dataset=data,
+                      data_collator=kd.DataCollatorForAlbertPretraining(tokenizer, seed=0))
+    loader = trainer.get_train_dataloader()
+    sampler = loader.batch_sampler.sampler  # accelerate wraps the sampler in a BatchSampler
+    assert isinstance(sampler, LengthGroupedSampler)
+    assert isinstance(sampler.lengths, list) and sampler.lengths == [len(ids) for ids in enc["input_ids"]]
+    batch = next(iter(loader))  # the SOP collator still gets the columns it needs
+    assert batch["input_ids"].shape[0] == 64 and batch["sentence_order_label"].shape == (64,)
