@@ -11,9 +11,9 @@ validation reviews) and scored on the same 5,000 test reviews, so only the pretr
 02's full budget (145,000 reviews, 22 minutes each) so that many checkpoints fit in an hour; the full-budget number of
 the final model is in the README.
 
-Finished fine-tunes are cached in the output JSON and skipped on the next run; an interrupted one resumes from its
-checkpoints in `--work-dir`, in a folder named after the checkpoint and the budget (so a different budget never resumes
-another budget's run). Pretraining time is given as steps, reviews seen, and CPU minutes at `--seconds-per-step` (default: 0.8 s, the
+Finished fine-tunes are cached in the output JSON (by folder, pretraining step and budget) and skipped on the next run;
+an interrupted one resumes from its checkpoints in `--work-dir`, in a folder named after the checkpoint, its pretraining
+step and the budget (so neither a different budget nor a re-exported, longer-trained model resumes another run). Pretraining time is given as steps, reviews seen, and CPU minutes at `--seconds-per-step` (default: 0.8 s, the
 rate of notebook 00's default model, batch 64, measured running alone on the 2-core machine, README).
 Run it alone: another CPU-heavy process skews it.
 """
@@ -86,13 +86,16 @@ def main() -> None:
     rows = {r["checkpoint"]: r for r in done}
     for folder in args.checkpoints:
         key = os.path.relpath(folder.resolve(), REPO) if folder.resolve().is_relative_to(REPO) else str(folder.resolve())
-        budget = (args.train_size, args.test_size, args.learning_rate)
-        if key in rows and (rows[key]["train_reviews"], rows[key]["test_reviews"], rows[key]["learning_rate"]) == budget:
-            print(f"{key}: cached, test accuracy {rows[key]['test_accuracy']:.4f}")
-            continue
         info = pretraining_info(folder)
+        budget = (info["step"], args.train_size, args.test_size, args.learning_rate)
+        cached = rows.get(key)
+        if cached and (cached["step"], cached["train_reviews"], cached["test_reviews"], cached["learning_rate"]) == budget:
+            print(f"{key}: cached, test accuracy {cached['test_accuracy']:.4f}")
+            continue
         name = folder.name
-        run_dir = args.work_dir / f"{name}-train{args.train_size}-lr{args.learning_rate:g}"
+        # the pretraining step is in the name: an exported folder replaced by a longer-trained model never resumes the
+        # old model's fine-tuning
+        run_dir = args.work_dir / f"{name}-step{info['step']}-train{args.train_size}-lr{args.learning_rate:g}"
         config = train_nsmc.FinetuneConfig(
             model_path=str(folder), output_dir=str(run_dir), train_size=args.train_size,
             test_size=args.test_size, learning_rate=args.learning_rate, eval_steps=100, quiet=True,
