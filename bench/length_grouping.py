@@ -21,6 +21,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +31,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import datasets  # noqa: E402
 import torch  # noqa: E402
+import transformers  # noqa: E402
 from transformers import AlbertConfig, AlbertForPreTraining, AutoTokenizer, Trainer, TrainingArguments  # noqa: E402
 
 import tokenization_kbalbert  # noqa: E402,F401  (registers the char tokenizer with AutoTokenizer)
@@ -37,7 +39,7 @@ import tokenization_kbalbert  # noqa: E402,F401  (registers the char tokenizer w
 
 def epoch_start_seconds(dataset, remove_unused_columns: bool, repeats: int) -> tuple[float, list[int], str]:
     args = TrainingArguments(
-        output_dir="/tmp/length_grouping_bench", per_device_train_batch_size=64, report_to="none", use_cpu=True,
+        output_dir=tempfile.mkdtemp(prefix="length_grouping_"), per_device_train_batch_size=64, report_to="none", use_cpu=True,
         train_sampling_strategy="group_by_length", length_column_name="length",
         remove_unused_columns=remove_unused_columns, label_names=["labels"],
     )
@@ -83,7 +85,7 @@ def main():
     result = {
         "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
         "reviews": encoded.num_rows, "repeats": args.repeats, "rows": rows,
-        "datasets": datasets.__version__, "transformers": __import__("transformers").__version__,
+        "datasets": datasets.__version__, "transformers": transformers.__version__,
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
     }
     out = REPO / "bench" / "results"
