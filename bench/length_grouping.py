@@ -15,7 +15,6 @@ tiny ALBERT from a config: the model plays no part in the sampler.
 """
 
 import argparse
-import itertools
 import json
 import os
 import platform
@@ -34,6 +33,7 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from transformers import AlbertConfig, AlbertForPreTraining, AutoTokenizer, Trainer, TrainingArguments  # noqa: E402
 
+import kbalbert_data  # noqa: E402
 import tokenization_kbalbert  # noqa: E402,F401  (registers the char tokenizer with AutoTokenizer)
 
 
@@ -65,9 +65,8 @@ def main():
     args = parser.parse_args()
     datasets.disable_progress_bars()
     tokenizer = AutoTokenizer.from_pretrained(args.model)
-    with open(args.corpus, encoding="utf-8") as corpus:
-        texts = [line.strip() for line in itertools.islice(corpus, args.docs) if line.strip()]
-    encoded = datasets.Dataset.from_dict({"text": texts}).map(
+    corpus = kbalbert_data.load_corpus(args.corpus)  # clear error when the file is missing or empty
+    encoded = corpus.select(range(min(args.docs, corpus.num_rows))).map(
         lambda batch: tokenizer(batch["text"], truncation=True, max_length=128), batched=True, remove_columns=["text"]
     )
     with_length = encoded.map(lambda batch: {"length": [len(ids) for ids in batch["input_ids"]]}, batched=True)
