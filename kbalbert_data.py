@@ -275,3 +275,15 @@ class DataCollatorForAlbertPretraining:
             "sentence_order_label": torch.tensor([row[4] for row in rows], dtype=torch.long),
         }
 
+
+
+def peak_memory_gb() -> float | None:
+    """This process's peak resident memory in GB, or None where the standard library cannot tell (Windows)."""
+    try:
+        import resource
+    except ImportError:  # Windows has no `resource` module
+        return None
+    import sys
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return round(peak / (2**30 if sys.platform == "darwin" else 2**20), 2)

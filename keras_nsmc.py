@@ -307,3 +307,28 @@ def divisible(split, multiple: int):
     if extra == 0:
         return split, 0
     return split.select(list(range(split.num_rows)) + [0] * extra), extra
+
+
+def precision_train_step(model_path: str | Path, batch, jit_compile: bool = True):
+    """A `make_step` for `precision.choose` in Keras: the classifier built at that precision's dtype policy, trained
+    on one fixed `(inputs, labels)` batch. The global policy is float32 again when this returns."""
+    import precision
+
+    def make_step(precision_name: str):
+        keras.mixed_precision.set_global_policy(precision.keras_policy(precision_name))
+        try:  # a layer takes its dtype policy when it is built
+            model = build_classifier(model_path)
+            model.compile(optimizer=adamw(1e-5), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          jit_compile=jit_compile)
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        return lambda: model.train_on_batch(*batch)
+
+    return make_step
+
+
+def jax_gpu_capability(device) -> tuple[int, int] | None:
+    """The compute capability of a JAX GPU device ("8.0" -> (8, 0)), None for other devices."""
+    import precision
+
+    return precision.cuda_capability_from_string(getattr(device, "compute_capability", None))

@@ -31,8 +31,10 @@ Python one).
 from __future__ import annotations
 
 import collections
+import json
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
@@ -190,9 +192,36 @@ def _write_vocab(vocab: dict[str, int], save_directory: str, filename_prefix: st
     return (vocab_file,)
 
 
+# Keys that `from_pretrained` and a call with `truncation=True, max_length=...` leave in a tokenizer's saved files.
+# They describe how the tokenizer was loaded or last called, not the tokenizer: a copied folder must not inherit them.
+RUNTIME_CONFIG_KEYS = ("local_files_only", "is_local", "max_length", "stride", "truncation_strategy", "truncation_side",
+                       "padding_strategy", "pad_to_multiple_of", "cache_dir", "force_download", "token", "revision")
+
+
+def strip_runtime_state(save_directory: str | os.PathLike) -> None:
+    """Removes load- and call-time state from a saved tokenizer folder (any tokenizer, not only this one):
+    `RUNTIME_CONFIG_KEYS` from `tokenizer_config.json`, and the truncation/padding settings from `tokenizer.json`."""
+    folder = Path(save_directory)
+    config_file, backend_file = folder / "tokenizer_config.json", folder / "tokenizer.json"
+    if config_file.is_file():
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+        config = {k: v for k, v in config.items() if k not in RUNTIME_CONFIG_KEYS}
+        config_file.write_text(json.dumps(config, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    if backend_file.is_file():
+        backend = json.loads(backend_file.read_text(encoding="utf-8"))
+        if backend.get("truncation") is not None or backend.get("padding") is not None:
+            backend["truncation"] = backend["padding"] = None
+            backend_file.write_text(json.dumps(backend, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 class _TextInputCheck:
-    """Gives both tokenizer classes a `TypeError` that names what was passed instead of text, and a loading error
-    that names the missing file."""
+    """Gives both tokenizer classes a `TypeError` that names what was passed instead of text, a loading error
+    that names the missing file, and saved folders without run-time state (`strip_runtime_state`)."""
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        files = super().save_pretrained(save_directory, *args, **kwargs)
+        strip_runtime_state(save_directory)
+        return files
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *args, **kwargs):

@@ -4,7 +4,7 @@ machines with `accelerate launch`:
 
     python train_nsmc.py --train-size 2000                                          # one process
     accelerate launch --multi_gpu --num_processes 2 train_nsmc.py --train-size 2000  # 2 processes; CPU + gloo without a GPU
-    accelerate launch --multi_gpu --num_processes 8 train_nsmc.py --bf16              # 8 GPUs (nccl)
+    accelerate launch --multi_gpu --num_processes 8 train_nsmc.py                    # 8 GPUs (nccl), bf16 or fp16 by GPU
 
 (`--multi_gpu` means "several processes through torchrun": on a machine without a GPU they run on the CPU and talk
 over gloo. `accelerate launch --cpu` alone starts one process; its multi-CPU mode needs MPI.)
@@ -12,6 +12,10 @@ over gloo. `accelerate launch --cpu` alone starts one process; its multi-CPU mod
 The Trainer inside finds the processes that `accelerate launch` (or `torchrun`) started and trains data-parallel:
 each process gets its share of every batch (`--batch-size` is per process), gradients are averaged, and only the
 first process writes the checkpoints, the final model and `metrics.json`.
+
+`--precision auto` (the default) follows the one rule in `precision.py`: bf16 on a GPU of compute capability 8.0 or
+more, fp16 below that (a T4), and on a CPU bf16 only when a short measurement shows it clearly faster. With several
+processes the first one measures and the others take its choice, so every process trains at the same precision.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ class FinetuneConfig:
     warmup: float = 0.06  # < 1: a fraction of the training steps
     weight_decay: float = 0.01
     eval_steps: int = 500
-    bf16: bool = False
+    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (precision.py: bf16 on GPUs >= 8.0, fp16 below, CPU measured)
     seed: int = 42
     quiet: bool = False  # no progress bars (processes forked from a notebook cannot draw them)
 
@@ -85,9 +89,35 @@ def compute_metrics(prediction) -> dict[str, float]:
     }
 
 
+def choose_precision(config: FinetuneConfig, data, tokenizer):
+    """`precision.choose` for this run; with several processes, the first process decides and tells the others."""
+    from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list
+    from transformers import AutoModelForSequenceClassification, DataCollatorWithPadding
+
+    import precision
+
+    state = PartialState()
+    accelerator, capability, _ = precision.torch_accelerator()
+    choice = [None]
+    if state.is_main_process:
+        by_length = data["train"].sort("length")
+        middle = by_length.num_rows // 2
+        rows = by_length.select(range(middle, min(middle + config.batch_size, by_length.num_rows)))
+        batch = DataCollatorWithPadding(tokenizer)(rows.select_columns(["input_ids", "token_type_ids", "attention_mask", "label"]).to_list())
+        make_step = precision.torch_train_step(
+            lambda: AutoModelForSequenceClassification.from_pretrained(config.model_path, num_labels=2), batch, accelerator
+        )
+        choice = [precision.choose(config.precision, accelerator, capability, make_step)]
+    if state.num_processes > 1:
+        broadcast_object_list(choice)
+    return choice[0]
+
+
 def finetune(config: FinetuneConfig) -> dict[str, float]:
     """Trains, keeps the checkpoint with the best validation accuracy, scores it once on test, saves it."""
     import torch
+    from accelerate import PartialState
     from transformers import (
         AutoModelForSequenceClassification,
         AutoTokenizer,
@@ -99,6 +129,7 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
     from transformers.trainer_utils import get_last_checkpoint
 
     import kbalbert_data
+    import precision
     import tokenization_kbalbert  # noqa: F401  (registers the char tokenizer with AutoTokenizer)
 
     set_seed(config.seed)
@@ -110,6 +141,13 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         transformers.utils.logging.disable_progress_bar()
         transformers.logging.set_verbosity_error()
     out = Path(config.output_dir)
+    check_model_path(config.model_path)
+    tokenizer = AutoTokenizer.from_pretrained(config.model_path)
+    with PartialState().main_process_first():  # the first process fills the datasets cache, the others read it
+        nsmc = kbalbert_data.load_nsmc(config.nsmc_dir)
+        splits = kbalbert_data.nsmc_splits(nsmc, config.validation_size, config.seed, config.train_size, config.test_size)
+        data = tokenize_splits(splits, tokenizer, config.max_length)
+    chosen = choose_precision(config, data, tokenizer)
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"),
         num_train_epochs=config.epochs,
@@ -118,7 +156,7 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         learning_rate=config.learning_rate,
         warmup_steps=config.warmup,
         weight_decay=config.weight_decay,
-        bf16=config.bf16,
+        **precision.trainer_flags(chosen.precision),
         train_sampling_strategy="group_by_length",
         length_column_name="length",
         eval_strategy="steps",
@@ -133,14 +171,12 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         seed=config.seed,
         use_cpu=not torch.cuda.is_available(),  # bf16 autocast on a CPU needs this said explicitly
         ddp_find_unused_parameters=False,  # every parameter takes part in the forward pass
+        # ALBERT's classification loss is already a mean over the batch. With this left on (the default), transformers
+        # 5.23 multiplies it by the number of processes, as it does for token-summed language-model losses: with 2
+        # processes the logged losses were twice the single-process ones (train 1.31 vs 0.66 on the same 2,000 reviews).
+        average_tokens_across_devices=False,
         disable_tqdm=config.quiet,
     )
-    check_model_path(config.model_path)
-    tokenizer = AutoTokenizer.from_pretrained(config.model_path)
-    with args.main_process_first(desc="tokenising NSMC"):
-        nsmc = kbalbert_data.load_nsmc(config.nsmc_dir)
-        splits = kbalbert_data.nsmc_splits(nsmc, config.validation_size, config.seed, config.train_size, config.test_size)
-        data = tokenize_splits(splits, tokenizer, config.max_length)
     model = AutoModelForSequenceClassification.from_pretrained(
         config.model_path, num_labels=2, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}
     )
@@ -154,12 +190,15 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         compute_metrics=compute_metrics,
     )
     last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
-    trainer.train(resume_from_checkpoint=last)
+    trained = trainer.train(resume_from_checkpoint=last)
     test = trainer.evaluate(data["test"], metric_key_prefix="test")
     metrics = {
         "processes": args.world_size,
         "device": str(args.device),
+        "precision": chosen.precision,
+        "precision_reason": chosen.reason,
         "steps": trainer.state.global_step,
+        "train_loss": round(trained.training_loss, 4),  # mean over the steps of this run
         "best_checkpoint": trainer.state.best_model_checkpoint,
         "validation_accuracy": trainer.state.best_metric,
         "test_accuracy": test["test_accuracy"],
@@ -178,6 +217,8 @@ def parse_args(argv: list[str] | None = None) -> FinetuneConfig:
         name = "--" + field.name.replace("_", "-")
         if field.type == "bool":
             parser.add_argument(name, action="store_true")
+        elif field.name == "precision":
+            parser.add_argument(name, choices=["auto", "fp32", "bf16", "fp16"], default=field.default)
         else:
             kind = {"int | None": int, "str | None": str, "float": float, "int": int, "str": str}[field.type]
             parser.add_argument(name, type=kind, default=field.default)

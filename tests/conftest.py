@@ -26,3 +26,16 @@ def train_vocab(nsmc):
     import tokenization_kbalbert
 
     return tokenization_kbalbert.build_char_vocab(nsmc["train"]["document"])
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--precision", default="auto", choices=["auto", "fp32", "bf16"],
+        help="PRECISION given to every notebook and to train_nsmc.py (default auto: each chooses by precision.py's rule). "
+        "`bash scripts/test.sh --precision bf16` forces bf16 autocast even on a CPU where it is slow.",
+    )
+
+
+@pytest.fixture(scope="session")
+def forced_precision(request):
+    return request.config.getoption("precision")

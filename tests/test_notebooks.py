@@ -26,6 +26,12 @@ SMOKE_02 = dict(
 )
 
 
+# How far a score recomputed in float32 (pipeline, SavedModel) may be from the notebook's own, in test reviews out of
+# 160: the same review set, but a notebook that chose bf16 predicted with bf16 matrix products (~3 significant digits),
+# which moves reviews that sit on the 0.5 boundary.
+REVIEWS_APART = {"fp32": 1, "float32": 1, "bf16": 4, "mixed_bfloat16": 4}
+
+
 def execute(name, workdir, **parameters):
     output = workdir / f"executed-{name}"
     papermill.execute_notebook(str(REPO / name), str(output), parameters=parameters, cwd=str(workdir), progress_bar=False)
@@ -39,7 +45,8 @@ def printed(notebook):
 SMOKE_01 = dict(TEST_SIZE=300, SPEED_REVIEWS=64, CUSTOM_HEAD_TRAIN_SIZE=256, CUSTOM_HEAD_EVAL_SIZE=64)
 
 
-def test_notebook_01_offline_with_tiny_hub_models(tmp_path, nsmc):
+@pytest.mark.slow
+def test_notebook_01_offline_with_tiny_hub_models(tmp_path, forced_precision, nsmc):
     import numpy as np
     import onnxruntime as ort
     import torch
@@ -52,7 +59,7 @@ def test_notebook_01_offline_with_tiny_hub_models(tmp_path, nsmc):
     pretrained, classifier_path = REPO / "assets" / "albert-movie-char-small", REPO / "assets" / "albert-movie-char-small-nsmc"
     hub = make_tiny_hub_models(tmp_path / "tiny", pretrained)  # NER, QA, seq2seq, generation, mBERT stand-ins
     run_dir = tmp_path / "run"
-    notebook = execute("01-Features-of-Transformers.ipynb", tmp_path, **SMOKE_01, **hub, OUTPUT_DIR=str(run_dir),
+    notebook = execute("01-Features-of-Transformers.ipynb", tmp_path, **SMOKE_01, **hub, OUTPUT_DIR=str(run_dir), PRECISION=forced_precision,
                        MODEL_PATH=str(pretrained), CLASSIFIER_PATH=str(classifier_path))
     text = printed(notebook)
     skipped = [line for line in text.splitlines() if line.startswith("[건너뜀]")]
@@ -73,9 +80,14 @@ def test_notebook_01_offline_with_tiny_hub_models(tmp_path, nsmc):
     assert np.abs(onnx_logits - torch_logits).max() < 1e-4
     accuracy = float((torch_logits.argmax(1) == np.asarray(test["label"])).mean())
     assert abs(accuracy - metrics["onnx"]["accuracy_pytorch"]) < 1e-9, (accuracy, metrics["onnx"])
-    assert 0.0 <= metrics["onnx_int8"]["accuracy"] <= 1.0 and metrics["onnx_int8"]["size_mb"] < metrics["onnx_int8"]["size_mb_float32"]
+    # int8 quantisation keeps the shipped classifier's accuracy within 2 points on these 300 reviews, at under half the size.
+    assert abs(metrics["onnx_int8"]["accuracy"] - metrics["onnx"]["accuracy_pytorch"]) <= 0.02, metrics["onnx_int8"]
+    assert metrics["onnx_int8"]["size_mb"] < 0.5 * metrics["onnx_int8"]["size_mb_float32"]
+    assert metrics["onnx"]["accuracy_pytorch"] > 0.75  # the shipped classifier (test 0.82 on all 50,000)
 
-    # Custom head: reloaded with from_pretrained to the same logits; its folder holds the backbone and the new head.
+    # Custom head: trained at the requested precision, reloaded with from_pretrained to the same logits (both float32);
+    # its folder holds the backbone and the new head.
+    assert forced_precision == "auto" or metrics["custom_head"]["precision"] == forced_precision
     assert metrics["custom_head"]["reload_max_abs_diff"] < 1e-5
     with safe_open(str(run_dir / "custom-head" / "model.safetensors"), "pt") as f:
         keys = set(f.keys())
@@ -100,19 +112,24 @@ def test_notebook_01_skips_hub_cells_with_one_line_offline(monkeypatch, capsys):
         namespace["load_or_skip"]("x", lambda name: 1 / 0, "x")
 
 
-def test_notebook_00_smoke_and_resume(tmp_path):
+@pytest.mark.slow
+def test_notebook_00_smoke_and_resume(tmp_path, forced_precision):
+    import numpy as np
     from transformers import AutoModel, AutoTokenizer
 
     import tokenization_kbalbert  # noqa: F401  (registers the tokenizer)
 
     run_dir = tmp_path / "run"
-    params = dict(SMOKE_00, OUTPUT_DIR=str(run_dir))
+    params = dict(SMOKE_00, OUTPUT_DIR=str(run_dir), PRECISION=forced_precision)
     first = execute("00-Building-a-domain-ALBERT.ipynb", tmp_path, **params)
     assert "training from scratch" in printed(first)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["steps"] == 6
-    for key in ("mlm_accuracy", "sop_accuracy"):
-        assert 0.0 <= metrics[key] <= 1.0
+    assert forced_precision == "auto" or metrics["precision"] == forced_precision
+    # 6 steps of a tiny random model: the held-out MLM loss is that of a near-uniform guess over the vocab (the smoke
+    # vocab has a few hundred characters), finite and not yet below the unigram level; SOP is a coin flip.
+    assert 3.0 < metrics["mlm_loss"] < 1.2 * np.log(metrics["vocab_size"]), metrics
+    assert 0.2 <= metrics["sop_accuracy"] <= 0.8
     assert metrics["vocab_comparison"][0]["tokenizer"].startswith("char")
     model_dir = run_dir / "model"
     assert (model_dir / "model.safetensors").is_file() and not (model_dir / "pytorch_model.bin").exists()
@@ -131,20 +148,26 @@ def test_notebook_00_smoke_and_resume(tmp_path):
     assert (model_dir / "model.safetensors").is_file()
 
 
-def test_notebook_02_smoke_independent_score_and_resume(tmp_path, nsmc):
+@pytest.mark.slow
+def test_notebook_02_smoke_independent_score_and_resume(tmp_path, forced_precision, nsmc):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
     import kbalbert_data
     import tokenization_kbalbert  # noqa: F401
 
     run_dir = tmp_path / "run"
-    params = dict(SMOKE_02, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"))
+    params = dict(SMOKE_02, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"),
+                  PRECISION=forced_precision)
     first = execute("02-Fine-tuning-ALBERT-in-PyTorch.ipynb", tmp_path, **params)
     assert "training from scratch" in printed(first)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["steps"] == 16 and metrics["test_reviews"] == 160
-    for key in ("test_accuracy", "test_f1", "validation_accuracy", "baseline_test_accuracy"):
-        assert 0.0 <= metrics[key] <= 1.0
+    assert forced_precision == "auto" or metrics["precision"] == forced_precision
+    # 16 steps on 256 reviews barely move the pretrained model (measured here: test 0.51, best validation 0.64 of 64):
+    # the floors catch a broken pipeline (inverted or shuffled labels, no model selection), not learning. The TF-IDF
+    # baseline fitted on the same 256 reviews is deterministic (0.60 here).
+    assert metrics["test_accuracy"] >= 0.4 and metrics["validation_accuracy"] >= 0.5, metrics
+    assert 0.55 <= metrics["baseline_test_accuracy"] <= 0.8, metrics
     model_dir = run_dir / "model"
     assert (model_dir / "model.safetensors").is_file() and (model_dir / "README.md").is_file()
     model = AutoModelForSequenceClassification.from_pretrained(model_dir)
@@ -156,11 +179,16 @@ def test_notebook_02_smoke_independent_score_and_resume(tmp_path, nsmc):
     predicted = [p["label"] for p in classifier(list(test["document"]), truncation=True, max_length=128)]
     expected = [kbalbert_data.LABEL_NAMES[i] for i in test["label"]]
     accuracy = sum(p == e for p, e in zip(predicted, expected)) / len(expected)
-    assert abs(accuracy - metrics["test_accuracy"]) <= 1 / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
+    apart = REVIEWS_APART[metrics["precision"]]
+    assert abs(accuracy - metrics["test_accuracy"]) <= apart / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
 
-    # The 2-process Accelerate run inside the notebook saved one model and trained on both processes.
+    # The 2-process Accelerate run inside the notebook saved one model, trained on both processes at the notebook's
+    # precision, and says truthfully what it launched.
     accelerate_metrics = json.loads((run_dir / "accelerate" / "metrics.json").read_text())
     assert accelerate_metrics["processes"] == 2 and (run_dir / "accelerate" / "model" / "model.safetensors").is_file()
+    assert accelerate_metrics["precision"] == metrics["precision"]
+    assert accelerate_metrics["train_loss"] < 1.0, accelerate_metrics  # a per-review mean, not multiplied by 2
+    assert "2 CPU processes (gloo)" in printed(first) and "CUDAs" not in printed(first)
 
     # An interruption after the checkpoint of step 8: the last checkpoint and the exported model are gone.
     checkpoints = run_dir / "checkpoints"
@@ -175,12 +203,13 @@ def test_notebook_02_smoke_independent_score_and_resume(tmp_path, nsmc):
 
 SMOKE_03 = dict(
     TRAIN_SIZE=256, VALIDATION_SIZE=64, TEST_SIZE=160, BATCH_SIZE=16, EVAL_STEPS=6, MAX_LENGTH=32, BENCH_STEPS=2,
-    PYTORCH_METRICS=None, MIXED_PRECISION=False,  # float32: the score checks below compare exact predictions
+    PYTORCH_METRICS=None,
     PATIENCE=10,  # no early stop: the step count is asserted
 )
 
 
-def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, nsmc):
+@pytest.mark.slow
+def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, forced_precision, nsmc):
     import subprocess
     import sys
 
@@ -190,7 +219,7 @@ def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, nsmc):
     import tokenization_kbalbert  # noqa: F401
 
     run_dir = tmp_path / "run"
-    params = dict(SMOKE_03, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"),
+    params = dict(SMOKE_03, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"), PRECISION=forced_precision,
                   PYTORCH_FINETUNED=str(REPO / "assets" / "albert-movie-char-small-nsmc"))
     # First run stops after 1 of 3 validation rounds (as an interrupted Colab session would), the second resumes.
     first = execute("03-Fine-tuning-ALBERT-in-TensorFlow.ipynb", tmp_path, **params, STOP_AFTER_ROUNDS=1)
@@ -201,8 +230,11 @@ def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, nsmc):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["steps"] == metrics["total_steps"] == 18 and metrics["test_reviews"] == 160
     assert len((run_dir / "history.csv").read_text().splitlines()) == 1 + 3  # header + 3 rounds across both runs
-    for key in ("test_accuracy", "test_f1", "validation_accuracy", "transformers_export_agreement"):
-        assert 0.0 <= metrics[key] <= 1.0
+    assert forced_precision == "auto" or metrics["policy"] == {"fp32": "float32", "bf16": "mixed_bfloat16"}[forced_precision]
+    apart = REVIEWS_APART[metrics["policy"]]
+    # 18 steps on 256 reviews barely move the model (see notebook 02's test): these floors catch a broken pipeline.
+    assert metrics["test_accuracy"] >= 0.4 and metrics["validation_accuracy"] >= 0.5, metrics
+    assert metrics["transformers_export_agreement"] >= 1 - apart / 160, metrics
     # PyTorch and Keras are the same network: pretrained hidden states and fine-tuned logits.
     for key in ("hidden_state_max_abs_difference", "pooled_max_abs_difference", "finetuned_logits_max_abs_difference"):
         assert metrics["equivalence"][key] <= 1e-4, key
@@ -214,46 +246,51 @@ def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, nsmc):
     labels = [p["label"] for p in json.loads(served.stdout.strip().splitlines()[-1])]
     expected = [kbalbert_data.LABEL_NAMES[i] for i in test["label"]]
     accuracy = sum(p == e for p, e in zip(labels, expected)) / len(expected)
-    assert abs(accuracy - metrics["test_accuracy"]) <= 1 / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
+    assert abs(accuracy - metrics["test_accuracy"]) <= apart / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
 
     # The Keras-trained weights saved back as a transformers folder give the same labels in PyTorch.
     classifier = pipeline("text-classification", model=str(run_dir / "export" / "transformers"))
     torch_labels = [p["label"] for p in classifier(list(test["document"]), truncation=True, max_length=32)]
-    assert sum(a == b for a, b in zip(torch_labels, labels)) >= 158
+    assert sum(a == b for a, b in zip(torch_labels, labels)) >= 160 - 2 * apart
 
 
 SMOKE_04 = dict(
     TRAIN_SIZE=256, VALIDATION_SIZE=64, TEST_SIZE=160, BATCH_SIZE=16, EVAL_STEPS=6, MAX_LENGTH=32, TFRECORD_DEMO_SIZE=50,
-    COMPARE_WITH=[], CPU_DEVICES=2, PATIENCE=10,  # no early stop: the step count is asserted
+    COMPARE_WITH=[], CPU_DEVICES=2, PATIENCE=10, BENCH_STEPS=3,  # no early stop: the step count is asserted
 )
 
 
-def test_notebook_04_data_parallel_on_two_cpu_devices(tmp_path, nsmc):
+@pytest.mark.slow
+def test_notebook_04_data_parallel_on_two_cpu_devices(tmp_path, forced_precision, nsmc):
     from transformers import pipeline
 
     import kbalbert_data
     import tokenization_kbalbert  # noqa: F401
 
     run_dir = tmp_path / "run"
-    notebook = execute("04-Fine-tuning-ALBERT-with-TPU.ipynb", tmp_path, **SMOKE_04, OUTPUT_DIR=str(run_dir),
+    notebook = execute("04-Fine-tuning-ALBERT-with-TPU.ipynb", tmp_path, **SMOKE_04, OUTPUT_DIR=str(run_dir), PRECISION=forced_precision,
                        MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"))
     text = printed(notebook)
-    assert "No TPU here" in text and "read back identical" in text
+    assert "read back identical" in text
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    # The TPU code path (Keras on JAX, DataParallel, static shapes), on 2 virtual CPU devices.
-    assert (metrics["backend"], metrics["accelerator"], metrics["devices"]) == ("jax", "cpu", 2)
-    assert metrics["steps"] == metrics["total_steps"] == 18 and metrics["test_reviews"] == 160
+    if metrics["accelerator"] == "cpu":  # the TPU code path (Keras on JAX, DataParallel, static shapes) on 2 CPU devices
+        assert "No TPU here" in text and (metrics["backend"], metrics["devices"]) == ("jax", 2)
+        assert forced_precision == "auto" or metrics["policy"] == {"fp32": "float32", "bf16": "mixed_bfloat16"}[forced_precision]
+    else:  # run on a TPU VM or a GPU machine: JAX took the accelerator, as the notebook intends
+        assert metrics["backend"] == "jax" and metrics["devices"] >= 1 and "No TPU here" not in text
+    assert metrics["steps"] == metrics["total_steps"] and metrics["test_reviews"] == 160
+    assert metrics["accelerator"] != "cpu" or metrics["steps"] == 18
     assert metrics["train_reviews_per_second_this_run"] > 0 and metrics["predict_reviews_per_second"] > 0
-    for key in ("test_accuracy", "test_f1", "validation_accuracy"):
-        assert 0.0 <= metrics[key] <= 1.0
+    assert metrics["test_accuracy"] >= 0.4 and metrics["validation_accuracy"] >= 0.5, metrics  # see notebook 02's test
 
-    # The saved transformers folder scores the test reviews in file order as the notebook reported (float32 on CPU).
+    # The saved transformers folder (float32) scores the test reviews in file order as the notebook reported.
     test = kbalbert_data.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]
     classifier = pipeline("text-classification", model=str(run_dir / "model"))
     predicted = [p["label"] for p in classifier(list(test["document"]), truncation=True, max_length=32)]
     expected = [kbalbert_data.LABEL_NAMES[i] for i in test["label"]]
     accuracy = sum(p == e for p, e in zip(predicted, expected)) / len(expected)
-    assert abs(accuracy - metrics["test_accuracy"]) <= 1 / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
+    apart = REVIEWS_APART[metrics["policy"]]
+    assert abs(accuracy - metrics["test_accuracy"]) <= apart / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

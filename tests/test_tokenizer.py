@@ -21,6 +21,7 @@ def reviews(nsmc):
     return list(nsmc["train"]["document"]) + list(nsmc["test"]["document"])
 
 
+@pytest.mark.slow
 def test_parity_on_all_nsmc_reviews(pair, reviews):
     slow, fast = pair
     assert len(reviews) == 200_000
@@ -184,3 +185,23 @@ def test_build_char_vocab(tmp_path):
     assert len(tk.build_char_vocab(texts, max_size=6)) == 6
     with pytest.raises(ValueError):
         tk.build_char_vocab(texts, max_size=5)
+
+
+def test_saved_folder_keeps_no_runtime_state(tmp_path):
+    """A tokenizer called with truncation and loaded offline saves only what describes it (and so do the shipped ones)."""
+    import json
+    from pathlib import Path
+
+    from transformers import AutoTokenizer
+
+    repo = Path(__file__).resolve().parents[1]
+    tokenizer = AutoTokenizer.from_pretrained(repo / "assets" / "albert-movie-char-small", local_files_only=True)
+    tokenizer(["영화 재밌다", "별로"], truncation=True, max_length=5, padding=True)
+    tokenizer.save_pretrained(tmp_path)
+    for folder in [tmp_path, *[p for p in (repo / "assets").iterdir() if (p / "tokenizer.json").is_file()]]:
+        config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+        backend = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+        assert not set(config) & {"local_files_only", "is_local", "max_length", "stride", "truncation_strategy"}, folder
+        assert backend["truncation"] is None and backend["padding"] is None, folder
+    reloaded = AutoTokenizer.from_pretrained(tmp_path)
+    assert reloaded("영화 재밌다 " * 100)["input_ids"] == tokenizer("영화 재밌다 " * 100)["input_ids"]  # no silent truncation

@@ -53,6 +53,9 @@ def run(path: Path, parameters: dict[str, str], output: Path | None) -> None:
     start = time.perf_counter()
     papermill.execute_notebook(str(path), str(target), parameters=parameters, cwd=str(REPO), progress_bar=False)
     executed = nbformat.read(target, as_version=4)
+    # The cell papermill injects for `-p` overrides is not kept: the committed notebook's code is what a learner runs.
+    # The overrides are recorded in the metadata below (and the notebooks print what they used).
+    executed.cells = [c for c in executed.cells if "injected-parameters" not in c.metadata.get("tags", [])]
     executed.metadata["kbalbert"] = {
         "code_hash": code_hash(executed),
         "executed_with": parameters,
