@@ -206,7 +206,10 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         "test_reviews": data["test"].num_rows,
     }
     if trainer.is_world_process_zero():
-        trainer.save_model(str(out / "model"))  # model.safetensors + tokenizer files
+        # model.safetensors + config.json + tokenizer files; not Trainer.save_model, which adds training_args.bin (how
+        # the model was trained, as a pickle), which a model folder should not carry.
+        trainer.model.save_pretrained(str(out / "model"))
+        tokenizer.save_pretrained(str(out / "model"))
         (out / "metrics.json").write_text(json.dumps({**metrics, "config": dataclasses.asdict(config)}, indent=2))
     return metrics
 

@@ -170,6 +170,7 @@ def test_notebook_02_smoke_independent_score_and_resume(tmp_path, forced_precisi
     assert 0.55 <= metrics["baseline_test_accuracy"] <= 0.8, metrics
     model_dir = run_dir / "model"
     assert (model_dir / "model.safetensors").is_file() and (model_dir / "README.md").is_file()
+    assert not (model_dir / "training_args.bin").exists()  # the folder describes the model, not how it was trained
     model = AutoModelForSequenceClassification.from_pretrained(model_dir)
     assert model.config.id2label == {0: "부정", 1: "긍정"}
 

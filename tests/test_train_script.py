@@ -37,6 +37,7 @@ def test_accelerate_launch_two_cpu_processes(tmp_path, forced_precision):
     assert metrics["test_reviews"] == 64
     saved = [p for p in out.rglob("model.safetensors") if p.parent.name == "model"]
     assert saved == [out / "model" / "model.safetensors"]  # one model, written by the first process only
+    assert not (out / "model" / "training_args.bin").exists()
     model = AutoModelForSequenceClassification.from_pretrained(out / "model")
     assert model.config.id2label[1] == "긍정"
 
@@ -63,3 +64,11 @@ def test_wrong_model_path_says_what_to_do(monkeypatch):
     with pytest.raises(FileNotFoundError, match="assets/albert-movie-char-small"):
         train_nsmc.finetune(train_nsmc.FinetuneConfig(model_path="assets/no-such-model"))
     train_nsmc.check_model_path(str(REPO / "assets" / "albert-movie-char-small"))  # a real folder passes
+
+
+def test_shipped_folders_hold_weights_as_safetensors_and_no_run_state():
+    for folder in (REPO / "assets").iterdir():
+        if folder.is_dir():
+            names = {p.name for p in folder.iterdir()}
+            assert "model.safetensors" in names and "config.json" in names, folder
+            assert not {n for n in names if n.endswith((".bin", ".pt", ".pth", ".pkl", ".h5"))}, (folder, names)
