@@ -3,8 +3,9 @@
     python tools/run_notebooks.py                     # every NN-*.ipynb in the repository root
     python tools/run_notebooks.py 00-Building-a-domain-ALBERT.ipynb -p EXPORT_DIR assets/albert-movie-char-small
 
-Each executed notebook gets `metadata.kbalbert.code_hash`, a hash of its code cells (the cell papermill injects for
-`-p` overrides is left out). `tests/test_notebooks.py` fails when a notebook's code no longer matches that hash, so
+Each executed notebook gets `metadata.kbalbert.code_hash`, a hash of its code cells, and `executed_with`, the `-p`
+overrides. The cell papermill injects for those overrides is removed from the written notebook, so its code is what a
+learner runs. `tests/test_notebooks.py` fails when a notebook's code no longer matches that hash, so
 outputs that are stale cannot land silently. A notebook with a `RUN_COMMAND` parameter is told this command line.
 """
 
