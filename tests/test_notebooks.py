@@ -93,6 +93,7 @@ def test_notebook_01_offline_with_tiny_hub_models(tmp_path, forced_precision, ns
         keys = set(f.keys())
     assert {"classifier.weight", "classifier.bias"} <= keys and any(k.startswith("albert.encoder") for k in keys)
     assert not any(k.startswith("albert.pooler") for k in keys)
+    assert not (run_dir / "custom-head" / "training_args.bin").exists()
     assert metrics["keras_max_abs_logit_diff"] < 1e-4 and metrics["keras_label_agreement"] == 1.0
 
 
