@@ -320,3 +320,33 @@ def test_colab_only_lines_are_guarded(path):
             assert "if IN_COLAB" in cell.source, f"{path.name}: unguarded Colab-only line {shell_lines}"
     parameters = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(parameters) == 1, "exactly one cell tagged `parameters`"
+
+
+MAX_NOTEBOOK_BYTES = 400_000  # the committed notebooks with their figures; widget state alone once added 155 KB
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_committed_notebooks_carry_no_machine_state(path):
+    """What a learner opens holds the lesson, not the machine that ran it (tools/run_notebooks.py `clean`)."""
+    assert path.stat().st_size < MAX_NOTEBOOK_BYTES, f"{path.name}: {path.stat().st_size:,} bytes"
+    notebook = nbformat.read(path, as_version=4)
+    assert "widgets" not in notebook.metadata and "papermill" not in notebook.metadata
+    assert not [c for c in notebook.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    texts = []
+    for cell in notebook.cells:
+        assert "papermill" not in cell.metadata
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            assert "application/vnd.jupyter.widget-view+json" not in data
+            texts += [output.get("text", ""), data.get("text/plain", ""), *output.get("traceback", [])]
+    text = "\n".join(t if isinstance(t, str) else "".join(t) for t in texts)
+    assert "\x1b[" not in text, "ANSI escape codes"
+    assert not re.findall(r"(?<![\w.~])/(?:work|root|home|tmp|Users)/\S+", text), re.findall(r"(?<![\w.~])/(?:work|root|home|tmp|Users)/\S+", text)[:5]
+
+
+def test_a_learners_run_writes_under_outputs_not_assets():
+    for path in NOTEBOOKS:
+        notebook = nbformat.read(path, as_version=4)
+        parameters = next(c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+        assert not re.search(r'^(OUTPUT_DIR|EXPORT_DIR) = "assets', parameters, re.M), path.name
+        assert re.search(r'^OUTPUT_DIR = "outputs/', parameters, re.M), path.name

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shlex
 import sys
 import time
@@ -32,6 +33,43 @@ def code_hash(notebook: nbformat.NotebookNode) -> str:
         if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])
     ]
     return hashlib.sha256("\n\x00\n".join(sources).encode("utf-8")).hexdigest()
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
+
+def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Removes what describes the machine and the run rather than the lesson, in place: widget state and the progress
+    bars drawn as widgets (their text fallback is frozen at 0%), papermill's timings and paths, ANSI colour codes,
+    and this checkout's absolute path (and its virtual environment's) in printed text."""
+    site_packages = re.compile(re.escape(str(REPO)) + r"/\.venv/lib/python[0-9.]+/site-packages/")
+    repo_path = re.compile(re.escape(str(REPO)) + r"/?")
+
+    def tidy(text: str) -> str:
+        return repo_path.sub("", site_packages.sub("", ANSI_ESCAPE.sub("", text)))
+
+    notebook.metadata.pop("widgets", None)
+    notebook.metadata.pop("papermill", None)
+    for cell in notebook.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if WIDGET in output.get("data", {}):
+                continue
+            if "text" in output:
+                output["text"] = tidy(output["text"])
+            for mime in ("text/plain", "text/html"):
+                if isinstance(output.get("data", {}).get(mime), str):
+                    output["data"][mime] = tidy(output["data"][mime])
+            if output.get("output_type") == "error":
+                output["traceback"] = [tidy(line) for line in output.get("traceback", [])]
+            kept.append(output)
+        cell["outputs"] = kept
+    return notebook
 
 
 def default_environment() -> None:
@@ -57,6 +95,7 @@ def run(path: Path, parameters: dict[str, str], output: Path | None) -> None:
     # The cell papermill injects for `-p` overrides is not kept: the committed notebook's code is what a learner runs.
     # The overrides are recorded in the metadata below (and the notebooks print what they used).
     executed.cells = [c for c in executed.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    clean(executed)
     executed.metadata["kbalbert"] = {
         "code_hash": code_hash(executed),
         "executed_with": parameters,
@@ -82,10 +121,15 @@ def main() -> None:
     parser.add_argument("notebooks", nargs="*", help="default: every NN-*.ipynb in the repository root")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="papermill parameter (YAML value)")
     parser.add_argument("-o", "--output", type=Path, help="write the executed notebook here instead of in place")
+    parser.add_argument("--clean-only", action="store_true", help="do not execute: only strip machine-specific output (clean)")
     args = parser.parse_args()
     default_environment()
     paths = [Path(p).resolve() for p in args.notebooks] or sorted(REPO.glob("[0-9][0-9]-*.ipynb"))
     parameters = {name: parse_value(value) for name, value in args.p}
+    if args.clean_only:
+        for path in paths:
+            nbformat.write(clean(nbformat.read(path, as_version=4)), path)
+        return
     for path in paths:
         run(path, parameters, args.output)
 
