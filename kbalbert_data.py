@@ -175,7 +175,8 @@ def load_corpus(path: str | os.PathLike, min_chars: int = 1):
     else:
         raise DataError(
             f"Corpus not found: {path}. Give a .txt file (one document per line) or a folder of them; the movie-review "
-            "corpus is rebuilt from the raw/ folder of github.com/e9t/nsmc (see the README)."
+            "corpus is rebuilt from the raw/ folder of a clone of github.com/e9t/nsmc with "
+            "`python scripts/build_corpus.py nsmc/raw reviews.txt`."
         )
     corpus = load_dataset("text", data_files=files, split="train")
     corpus = corpus.filter(lambda batch: [len(t.strip()) >= min_chars for t in batch["text"]], batched=True)

@@ -1,0 +1,76 @@
+"""Rebuilds the unlabelled movie-review corpus that notebook 00 pretrains on, from the public NSMC repository.
+
+    git clone --depth 1 https://github.com/e9t/nsmc.git
+    python scripts/build_corpus.py nsmc/raw reviews.txt     # then CORPUS_PATH=reviews.txt
+
+NSMC's `raw/` folder holds one JSON file per movie: a list of {"review", "rating", "review_id", "movie_id", ...}
+(CC0 1.0; NSMC itself was sampled from it). This script keeps the review texts, folds every run of whitespace to one
+space, drops empty lines and repeated texts (first occurrence kept, files in name order), and removes every review
+of the NSMC **test** split, by id and by text, so that a model pretrained on the result has never seen a test
+review. The NSMC test file is read through `kbalbert_data.load_nsmc` (NSMC_DIR or a download; sha256-checked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+WHITESPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    return WHITESPACE.sub(" ", text).strip()
+
+
+def build_corpus(raw_dir: str | Path, test_ids: Iterable[str], test_texts: Iterable[str]) -> tuple[list[str], dict]:
+    """The corpus lines and counts of what was dropped. `test_ids`/`test_texts`: the held-out reviews to leave out."""
+    files = sorted(Path(raw_dir).glob("*.json"))
+    if not files:
+        raise SystemExit(f"No *.json files in {raw_dir}: give the raw/ folder of a clone of github.com/e9t/nsmc.")
+    test_ids = {str(i) for i in test_ids}
+    test_texts = {normalise(t) for t in test_texts} - {""}
+    seen, lines = set(), []
+    counts = {"files": len(files), "reviews": 0, "empty": 0, "repeated": 0, "test_by_id": 0, "test_by_text": 0}
+    for path in files:
+        for record in json.loads(path.read_text(encoding="utf-8")):
+            counts["reviews"] += 1
+            text = normalise(record.get("review") or "")
+            if not text:
+                counts["empty"] += 1
+            elif str(record.get("review_id")) in test_ids:
+                counts["test_by_id"] += 1
+            elif text in test_texts:
+                counts["test_by_text"] += 1
+            elif text in seen:
+                counts["repeated"] += 1
+            else:
+                seen.add(text)
+                lines.append(text)
+    counts["kept"] = len(lines)
+    return lines, counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("raw_dir", help="the raw/ folder of a clone of github.com/e9t/nsmc")
+    parser.add_argument("output", help="the corpus file to write (one review per line)")
+    parser.add_argument("--nsmc-dir", help="folder with ratings_test.txt (default: NSMC_DIR, else download)")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import kbalbert_data
+
+    test = kbalbert_data.load_nsmc(args.nsmc_dir)["test"]
+    lines, counts = build_corpus(args.raw_dir, test["id"], test["document"])
+    output = Path(args.output)
+    if output.exists():
+        raise SystemExit(f"{output} exists: give a new file name (nothing is overwritten).")
+    output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(json.dumps({**counts, "output": str(output)}, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
