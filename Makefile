@@ -1,6 +1,6 @@
 .PHONY: notebooks test bench
-notebooks:  ## execute every notebook in place (default parameters) and record its code hash
-	.venv/bin/python tools/run_notebooks.py
+notebooks:  ## re-execute every notebook in place with the parameters of its committed run, and record its code hash
+	.venv/bin/python tools/run_notebooks.py --as-committed
 test:
 	bash scripts/test.sh
 bench:

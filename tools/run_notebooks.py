@@ -1,7 +1,8 @@
 """Execute notebooks in place with their default parameters, so the committed outputs come from the current code.
 
-    python tools/run_notebooks.py                     # every NN-*.ipynb in the repository root
-    python tools/run_notebooks.py 00-Building-a-domain-ALBERT.ipynb -p EXPORT_DIR assets/albert-movie-char-small
+    python tools/run_notebooks.py --as-committed      # every NN-*.ipynb, each with the parameters of its committed run
+    python tools/run_notebooks.py 02-Fine-tuning-ALBERT-in-PyTorch.ipynb -p EXPORT_DIR assets/albert-movie-char-small-nsmc
+    python tools/run_notebooks.py 00-Building-a-domain-ALBERT.ipynb 01-Features-of-Transformers.ipynb -o runs/  # copies
 
 Each executed notebook gets `metadata.kbalbert.code_hash`, a hash of its code cells, and `executed_with`, the `-p`
 overrides. The cell papermill injects for those overrides is removed from the written notebook, so its code is what a
@@ -16,7 +17,6 @@ import hashlib
 import os
 import re
 import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -80,14 +80,40 @@ def default_environment() -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
 
 
+def command_line(path: Path, parameters: dict) -> str:
+    """The command that repeats this run: what a notebook's RUN_COMMAND parameter (its model card) is told."""
+    options = [item for name, value in parameters.items() for item in ("-p", name, "null" if value is None else str(value))]
+    return shlex.join(["python", "tools/run_notebooks.py", path.name, *options])
+
+
+def plan(paths: list[Path], parameters: dict, output: Path | None, as_committed: bool) -> list[tuple[Path, dict, Path]]:
+    """`(notebook, parameters, target)` for each run. With several notebooks, `-o` names a folder (one file each);
+    with `as_committed`, each notebook gets the parameters its committed outputs were made with."""
+    if output is not None and len(paths) > 1:
+        if output.suffix == ".ipynb":
+            raise SystemExit(f"-o {output}: with several notebooks, -o names a folder (each notebook keeps its name).")
+        targets = [output / path.name for path in paths]
+    else:
+        targets = [output or path for path in paths]
+    runs = []
+    for path, target in zip(paths, targets):
+        chosen = dict(parameters)
+        if as_committed:
+            recorded = nbformat.read(path, as_version=4).metadata.get("kbalbert", {}).get("executed_with", {})
+            chosen = {**{k: v for k, v in recorded.items() if k != "RUN_COMMAND"}, **parameters}
+        runs.append((path, chosen, target))
+    return runs
+
+
 def run(path: Path, parameters: dict[str, str], output: Path | None) -> None:
     import papermill
 
     source = nbformat.read(path, as_version=4)
     declared = next((c.source for c in source.cells if "parameters" in c.metadata.get("tags", [])), "")
     if "RUN_COMMAND" in declared and "RUN_COMMAND" not in parameters:
-        parameters = {**parameters, "RUN_COMMAND": shlex.join(["python", *sys.argv])}
+        parameters = {**parameters, "RUN_COMMAND": command_line(path, parameters)}
     target = output or path
+    target.parent.mkdir(parents=True, exist_ok=True)
     print(f"executing {path.name} -> {target} with {parameters or 'default parameters'}", flush=True)
     start = time.perf_counter()
     papermill.execute_notebook(str(path), str(target), parameters=parameters, cwd=str(REPO), progress_bar=False)
@@ -121,6 +147,8 @@ def main() -> None:
     parser.add_argument("notebooks", nargs="*", help="default: every NN-*.ipynb in the repository root")
     parser.add_argument("-p", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="papermill parameter (YAML value)")
     parser.add_argument("-o", "--output", type=Path, help="write the executed notebook here instead of in place")
+    parser.add_argument("--as-committed", action="store_true",
+                        help="give each notebook the -p parameters its committed outputs were made with (make notebooks)")
     parser.add_argument("--clean-only", action="store_true", help="do not execute: only strip machine-specific output (clean)")
     args = parser.parse_args()
     default_environment()
@@ -130,8 +158,8 @@ def main() -> None:
         for path in paths:
             nbformat.write(clean(nbformat.read(path, as_version=4)), path)
         return
-    for path in paths:
-        run(path, parameters, args.output)
+    for path, chosen, target in plan(paths, parameters, args.output, args.as_committed):
+        run(path, chosen, target)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+"""tools/run_notebooks.py without executing anything: where runs go, with which parameters, and what `clean` strips."""
+
+import nbformat
+import pytest
+
+import run_notebooks  # tools/ is on sys.path (conftest.py)
+
+
+def notebook_with(executed_with, tmp_path, name="02-x.ipynb"):
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kbalbert"] = {"code_hash": "x", "executed_with": executed_with}
+    path = tmp_path / name
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_several_notebooks_with_o_go_into_a_folder(tmp_path):
+    first, second = notebook_with({}, tmp_path, "00-a.ipynb"), notebook_with({}, tmp_path, "01-b.ipynb")
+    runs = run_notebooks.plan([first, second], {}, tmp_path / "out", as_committed=False)
+    assert [target for _, _, target in runs] == [tmp_path / "out" / "00-a.ipynb", tmp_path / "out" / "01-b.ipynb"]
+    with pytest.raises(SystemExit, match="names a folder"):
+        run_notebooks.plan([first, second], {}, tmp_path / "one.ipynb", as_committed=False)
+    assert run_notebooks.plan([first], {}, tmp_path / "one.ipynb", as_committed=False)[0][2] == tmp_path / "one.ipynb"
+    assert run_notebooks.plan([first], {}, None, as_committed=False)[0][2] == first  # in place
+
+
+def test_as_committed_repeats_the_committed_parameters(tmp_path):
+    path = notebook_with({"TRAIN_SIZE": 20000, "RUN_COMMAND": "old command"}, tmp_path)
+    assert run_notebooks.plan([path], {}, None, as_committed=True)[0][1] == {"TRAIN_SIZE": 20000}
+    assert run_notebooks.plan([path], {"TRAIN_SIZE": 500}, None, as_committed=True)[0][1] == {"TRAIN_SIZE": 500}
+    assert run_notebooks.plan([path], {}, None, as_committed=False)[0][1] == {}
+    assert run_notebooks.command_line(path, {"TRAIN_SIZE": 20000, "EXPORT_DIR": None}) == (
+        "python tools/run_notebooks.py 02-x.ipynb -p TRAIN_SIZE 20000 -p EXPORT_DIR null")
+
+
+def test_clean_strips_machine_state_and_keeps_the_lesson():
+    repo = str(run_notebooks.REPO)
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata.update(widgets={"state": {}}, papermill={"input_path": repo + "/02.ipynb"})
+    cell = nbformat.v4.new_code_cell("print(1)")
+    cell.metadata["papermill"] = {"duration": 1.0}
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=f"{repo}/.venv/lib/python3.11/site-packages/accelerate/state.py:279: Warn\n"),
+        nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {}, "text/plain": "Map: 0%"}),
+        nbformat.v4.new_output("stream", name="stdout", text=f"\x1b[1mModel\x1b[0m saved to {repo}/outputs/model\n"),
+    ]
+    notebook.cells = [cell]
+    run_notebooks.clean(notebook)
+    assert "widgets" not in notebook.metadata and "papermill" not in notebook.metadata and "papermill" not in cell.metadata
+    assert [o.get("text") for o in cell.outputs] == ["accelerate/state.py:279: Warn\n", "Model saved to outputs/model\n"]
