@@ -215,17 +215,18 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
 
 
 def parse_args(argv: list[str] | None = None) -> FinetuneConfig:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for field in dataclasses.fields(FinetuneConfig):
-        name = "--" + field.name.replace("_", "-")
-        if field.type == "bool":
-            parser.add_argument(name, action="store_true")
-        elif field.name == "precision":
-            parser.add_argument(name, choices=["auto", "fp32", "bf16", "fp16"], default=field.default)
-        else:
-            kind = {"int | None": int, "str | None": str, "float": float, "int": int, "str": str}[field.type]
-            parser.add_argument(name, type=kind, default=field.default)
-    return FinetuneConfig(**vars(parser.parse_args(argv)))
+    """The command line of `FinetuneConfig` (`--train-size` or `--train_size`), read by transformers' HfArgumentParser."""
+    from transformers import HfArgumentParser
+
+    import precision
+
+    parser = HfArgumentParser(FinetuneConfig, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    (config,) = parser.parse_args_into_dataclasses(args=argv)
+    try:
+        config.precision = precision.check(config.precision)
+    except ValueError as error:
+        parser.error(str(error))
+    return config
 
 
 if __name__ == "__main__":
