@@ -8,11 +8,12 @@
     "auto"     TPU                              bf16  (TPUs have no fp16 matrix units)
     "auto"     CPU                              measured: bf16 only when it trains at least `CPU_MARGIN` times
                                                 faster than fp32 over several interleaved steps (AVX-512-BF16 /
-                                                AMX CPUs), else fp32 (AVX2-only CPUs run bf16 ~30x slower)
+                                                AMX CPUs), else fp32 (an AVX2-only CPU here: PyTorch bf16 0.04x)
     "fp32" / "bf16" / "fp16"                    that, if the accelerator can run it at all
 
-The functions here only decide; the notebooks show the measurement and pass the result to `TrainingArguments`
-(`trainer_flags`), `torch.autocast` (`autocast`) or Keras (`keras_policy`).
+`choose` decides, timing a few training steps on a CPU (`measure_cpu`, with `torch_train_step` for PyTorch or
+`keras_nsmc.precision_train_step` for Keras); the notebooks print the measurement and pass the result to
+`TrainingArguments` (`trainer_flags`), `torch.autocast` (`autocast`) or Keras (`keras_policy`).
 """
 
 from __future__ import annotations
