@@ -185,7 +185,7 @@ def build_classifier(model_path: str | Path, num_classes: int = 2, dropout: floa
     config_file, weights_file = folder / "config.json", folder / "model.safetensors"
     if not config_file.is_file() or not weights_file.is_file():
         raise FileNotFoundError(f"{folder} needs config.json and model.safetensors (a Hugging Face ALBERT folder, "
-                                "e.g. assets/albert-movie-char-small, or one saved by save_pretrained).")
+                                "e.g. assets/albert-movie-wp-small, or one saved by save_pretrained).")
     if json.loads(config_file.read_text()).get("model_type") != "albert":
         raise ValueError(f"{config_file} is not an ALBERT config (model_type must be 'albert').")
     backbone = keras_hub.models.AlbertBackbone.from_preset(str(folder))

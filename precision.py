@@ -136,6 +136,21 @@ def cpu_description() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
 
 
+def cpu_flags() -> str:
+    """The CPU's model name and the flags that decide bf16 speed here ("AMD EPYC; avx2" or "...; avx2 avx512_bf16
+    amx_bf16"), read from /proc/cpuinfo; what bench results record as "the machine". Empty off Linux."""
+    from pathlib import Path
+
+    info = Path("/proc/cpuinfo")
+    if not info.exists():
+        return ""
+    text = info.read_text()
+    model = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "")
+    flags = set(next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), []))
+    wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
+    return f"{model}; {' '.join(wanted) or 'no avx2'}"
+
+
 def torch_accelerator() -> tuple[str, tuple[int, int] | None, str]:
     """`(accelerator, compute capability, machine description)` for PyTorch: "cuda" or "cpu"."""
     import torch

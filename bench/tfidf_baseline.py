@@ -16,21 +16,17 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("NSMC_DIR", str(REPO.parent / "shared" / "data" / "nsmc"))
 
-from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: E402
 from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
-from sklearn.pipeline import make_pipeline  # noqa: E402
-from sklearn.svm import LinearSVC  # noqa: E402
 
 import kbalbert_data  # noqa: E402
+import precision  # noqa: E402
+import train_nsmc  # noqa: E402
 
 
 def main():
     nsmc = kbalbert_data.load_nsmc()
     train, test = nsmc["train"], nsmc["test"]
-    model = make_pipeline(
-        TfidfVectorizer(analyzer="char", ngram_range=(2, 5), min_df=2, sublinear_tf=True),
-        LinearSVC(C=0.5),
-    )
+    model = train_nsmc.tfidf_baseline()  # the same pipeline notebooks 00 and 02 use
     model.fit(train["document"], train["label"])
     predictions = model.predict(test["document"])
     result = {
@@ -39,7 +35,7 @@ def main():
         "test_accuracy": round(float(accuracy_score(test["label"], predictions)), 4),
         "test_macro_f1": round(float(f1_score(test["label"], predictions, average="macro")), 4),
         "features": len(model[0].vocabulary_),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores ({precision.cpu_flags()})",
     }
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)

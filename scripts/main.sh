@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: notebook 02 fine-tunes the shipped ALBERT (assets/albert-movie-char-small) on
+# The main job on the embedded default: notebook 02 fine-tunes the shipped ALBERT (assets/albert-movie-wp-small) on
 # NSMC and scores it on the 50,000 test reviews. The executed notebook goes to outputs/ (the committed one is untouched);
 # metrics, figures and the fine-tuned model go to outputs/02-nsmc-pytorch/. Extra arguments go to tools/run_notebooks.py,
 # e.g. `bash scripts/main.sh -p EPOCHS 2`.

@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-PRETRAINED = REPO / "assets" / "albert-movie-char-small"
-FINETUNED = REPO / "assets" / "albert-movie-char-small-nsmc"
+PRETRAINED = REPO / "assets" / "albert-movie-wp-small"
+FINETUNED = REPO / "assets" / "albert-movie-wp-small-nsmc"
 REVIEWS = ["배우들 연기가 정말 좋았고 마지막 장면에서 울었다", "돈이 아까운 영화", "ㅋㅋ", "", "처음엔 지루했지만 " * 30]
 
 

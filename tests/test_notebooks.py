@@ -15,8 +15,8 @@ from run_notebooks import code_hash  # noqa: E402  (tools/ is on sys.path, see c
 NOTEBOOKS = sorted(REPO.glob("[0-9][0-9]-*.ipynb"))
 
 SMOKE_00 = dict(
-    MAX_DOCS=400, EVAL_DOCS=40, VOCAB_MIN_FREQUENCY=1, MAX_STEPS=6, EVAL_STEPS=3, SAVE_STEPS=2, BATCH_SIZE=8,
-    EMBEDDING_SIZE=16, HIDDEN_SIZE=32, NUM_LAYERS=2, NUM_HEADS=2, INTERMEDIATE_SIZE=64, BENCH_STEPS=3,
+    MAX_DOCS=400, VOCAB_SIZE=300, MIN_FREQUENCY=1, W2V_DIM=16, W2V_EPOCHS=1, HIDDEN_SIZE=32, NUM_LAYERS=2,
+    TRAIN_SIZE=128, VALIDATION_SIZE=64, TEST_SIZE=100, BATCH_SIZE=16,
 )
 
 
@@ -56,7 +56,7 @@ def test_notebook_01_offline_with_tiny_hub_models(tmp_path, forced_precision, ns
     import tokenization_kbalbert  # noqa: F401
     from tiny_models import make_tiny_hub_models
 
-    pretrained, classifier_path = REPO / "assets" / "albert-movie-char-small", REPO / "assets" / "albert-movie-char-small-nsmc"
+    pretrained, classifier_path = REPO / "assets" / "albert-movie-wp-small", REPO / "assets" / "albert-movie-wp-small-nsmc"
     hub = make_tiny_hub_models(tmp_path / "tiny", pretrained)  # NER, QA, seq2seq, generation, mBERT stand-ins
     run_dir = tmp_path / "run"
     notebook = execute("01-Features-of-Transformers.ipynb", tmp_path, **SMOKE_01, **hub, OUTPUT_DIR=str(run_dir), PRECISION=forced_precision,
@@ -116,37 +116,40 @@ def test_notebook_01_skips_hub_cells_with_one_line_offline(monkeypatch, capsys):
 @pytest.mark.slow
 def test_notebook_00_smoke_and_resume(tmp_path, forced_precision):
     import numpy as np
+    from safetensors.numpy import load_file
     from transformers import AutoModel, AutoTokenizer
-
-    import tokenization_kbalbert  # noqa: F401  (registers the tokenizer)
 
     run_dir = tmp_path / "run"
     params = dict(SMOKE_00, OUTPUT_DIR=str(run_dir), PRECISION=forced_precision)
     first = execute("00-Building-a-domain-ALBERT.ipynb", tmp_path, **params)
-    assert "training from scratch" in printed(first)
+    assert "done before" not in printed(first)
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["steps"] == 6
-    assert forced_precision == "auto" or metrics["precision"] == forced_precision
-    # 6 steps of a tiny random model: the held-out MLM loss is that of a near-uniform guess over the vocab (the smoke
-    # vocab has a few hundred characters), finite and not yet below the unigram level; SOP is a coin flip.
-    assert 3.0 < metrics["mlm_loss"] < 1.2 * np.log(metrics["vocab_size"]), metrics
-    assert 0.2 <= metrics["sop_accuracy"] <= 0.8
-    assert metrics["vocab_comparison"][0]["tokenizer"].startswith("char")
-    model_dir = run_dir / "model"
-    assert (model_dir / "model.safetensors").is_file() and not (model_dir / "pytorch_model.bin").exists()
-    assert (model_dir / "vocab.txt").is_file() and (model_dir / "README.md").is_file()
-    assert AutoTokenizer.from_pretrained(model_dir)("영화 재밌다")["input_ids"][0] == 2
-    assert AutoModel.from_pretrained(model_dir).config.hidden_size == 32
+    char, wordpiece = metrics["vocab_comparison"]
+    assert char["tokenizer"].startswith("char") and wordpiece["tokens / review"] < char["tokens / review"]
+    assert metrics["word2vec"]["tokens"] > 1000 and 0 < metrics["word2vec"]["covered"] <= 1
+    rows = {r["model"]: r for r in metrics["finetune"]}
+    assert len(rows) == 4 and all(0 <= r["test"] <= 1 for r in rows.values())
+    assert metrics["train_reviews"] == 128 and metrics["test_reviews"] == 100
+    for name in ("char + MLM/SOP (3 CPU-hours)", "WordPiece + word2vec"):
+        run = json.loads((run_dir / "finetune" / ("albert-movie-char-small" if name.startswith("char") else "model") / "metrics.json").read_text())
+        assert forced_precision == "auto" or run["precision"] == forced_precision
+        assert run["test_accuracy"] == rows[name]["test"]
 
-    # An interruption after the checkpoint of step 4: the last checkpoint and the exported model are gone.
-    checkpoints = run_dir / "checkpoints"
-    assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint-4", "checkpoint-6"]
-    shutil.rmtree(checkpoints / "checkpoint-6")
-    shutil.rmtree(model_dir)
+    model_dir = run_dir / "model"
+    assert {"model.safetensors", "tokenizer.json", "README.md", "config.json"} <= {p.name for p in model_dir.iterdir()}
+    assert not (model_dir / "pytorch_model.bin").exists()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    assert tokenizer("영화 재밌다")["input_ids"][0] == 2 and len(tokenizer) <= 300
+    assert AutoModel.from_pretrained(model_dir).config.hidden_size == 32
+    assert "language: ko" in (model_dir / "README.md").read_text()
+    # The word2vec start and the random start are the same model except for the word embeddings.
+    started, plain = load_file(str(model_dir / "model.safetensors")), load_file(str(run_dir / "wordpiece-random" / "model.safetensors"))
+    differ = {k for k in started if not np.array_equal(started[k], plain[k])}
+    assert differ == {"albert.embeddings.word_embeddings.weight"}, differ
+
+    # A second run finds every fine-tuning finished and does not train again.
     second = execute("00-Building-a-domain-ALBERT.ipynb", tmp_path, **params)
-    assert re.search(r"resuming from .*checkpoint-4", printed(second))
-    assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 6
-    assert (model_dir / "model.safetensors").is_file()
+    assert printed(second).count("done before") == 3
 
 
 @pytest.mark.slow
@@ -157,7 +160,7 @@ def test_notebook_02_smoke_independent_score_and_resume(tmp_path, forced_precisi
     import tokenization_kbalbert  # noqa: F401
 
     run_dir = tmp_path / "run"
-    params = dict(SMOKE_02, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"),
+    params = dict(SMOKE_02, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-wp-small"),
                   PRECISION=forced_precision)
     first = execute("02-Fine-tuning-ALBERT-in-PyTorch.ipynb", tmp_path, **params)
     assert "training from scratch" in printed(first)
@@ -221,8 +224,8 @@ def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, forced_precis
     import tokenization_kbalbert  # noqa: F401
 
     run_dir = tmp_path / "run"
-    params = dict(SMOKE_03, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"), PRECISION=forced_precision,
-                  PYTORCH_FINETUNED=str(REPO / "assets" / "albert-movie-char-small-nsmc"))
+    params = dict(SMOKE_03, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-wp-small"), PRECISION=forced_precision,
+                  PYTORCH_FINETUNED=str(REPO / "assets" / "albert-movie-wp-small-nsmc"))
     # First run stops after 1 of 3 validation rounds (as an interrupted Colab session would), the second resumes.
     first = execute("03-Fine-tuning-ALBERT-in-TensorFlow.ipynb", tmp_path, **params, STOP_AFTER_ROUNDS=1)
     assert "training from scratch" in printed(first)
@@ -271,7 +274,7 @@ def test_notebook_04_data_parallel_on_two_cpu_devices(tmp_path, forced_precision
 
     run_dir = tmp_path / "run"
     notebook = execute("04-Fine-tuning-ALBERT-with-TPU.ipynb", tmp_path, **SMOKE_04, OUTPUT_DIR=str(run_dir), PRECISION=forced_precision,
-                       MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"))
+                       MODEL_PATH=str(REPO / "assets" / "albert-movie-wp-small"))
     text = printed(notebook)
     assert "read back identical" in text
     metrics = json.loads((run_dir / "metrics.json").read_text())

@@ -48,3 +48,24 @@ def test_clean_strips_machine_state_and_keeps_the_lesson():
     run_notebooks.clean(notebook)
     assert "widgets" not in notebook.metadata and "papermill" not in notebook.metadata and "papermill" not in cell.metadata
     assert [o.get("text") for o in cell.outputs] == ["accelerate/state.py:279: Warn\n", "Model saved to outputs/model\n"]
+
+
+def test_code_hash_follows_imported_modules_and_the_assets_they_name(tmp_path):
+    (tmp_path / "helper.py").write_text("import inner\n")
+    (tmp_path / "inner.py").write_text('DEFAULT = "assets/tiny-model"\n')
+    (tmp_path / "unused.py").write_text("x = 1\n")
+    model = tmp_path / "assets" / "tiny-model"
+    model.mkdir(parents=True)
+    (model / "config.json").write_text("{}")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("import helper\nimport numpy as np")]
+    deps = run_notebooks.dependencies([notebook.cells[0].source], tmp_path)
+    assert deps == sorted([tmp_path / "helper.py", tmp_path / "inner.py", model / "config.json"])
+    before = run_notebooks.code_hash(notebook, tmp_path)
+    (tmp_path / "unused.py").write_text("x = 2\n")
+    assert run_notebooks.code_hash(notebook, tmp_path) == before  # not a dependency
+    (tmp_path / "inner.py").write_text('DEFAULT = "assets/tiny-model"  # edited\n')
+    after_module = run_notebooks.code_hash(notebook, tmp_path)
+    assert after_module != before
+    (model / "config.json").write_text('{"hidden_size": 8}')
+    assert run_notebooks.code_hash(notebook, tmp_path) != after_module

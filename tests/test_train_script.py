@@ -20,7 +20,7 @@ def test_accelerate_launch_two_cpu_processes(tmp_path, forced_precision):
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
         "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "train_nsmc.py"),
-        "--model-path", str(REPO / "assets" / "albert-movie-char-small"), "--output-dir", str(out),
+        "--model-path", str(REPO / "assets" / "albert-movie-wp-small"), "--output-dir", str(out),
         "--train-size", "128", "--validation-size", "64", "--test-size", "64", "--batch-size", "16", "--eval-steps", "2",
         "--precision", forced_precision, "--quiet",
     ]
@@ -61,9 +61,9 @@ def test_wrong_model_path_says_what_to_do(monkeypatch):
     import train_nsmc
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(FileNotFoundError, match="assets/albert-movie-char-small"):
+    with pytest.raises(FileNotFoundError, match="assets/albert-movie-wp-small"):
         train_nsmc.finetune(train_nsmc.FinetuneConfig(model_path="assets/no-such-model"))
-    train_nsmc.check_model_path(str(REPO / "assets" / "albert-movie-char-small"))  # a real folder passes
+    train_nsmc.check_model_path(str(REPO / "assets" / "albert-movie-wp-small"))  # a real folder passes
 
 
 def test_shipped_folders_hold_weights_as_safetensors_and_no_run_state():

@@ -1,10 +1,11 @@
 """Execute notebooks in place with their default parameters, so the committed outputs come from the current code.
 
     python tools/run_notebooks.py --as-committed      # every NN-*.ipynb, each with the parameters of its committed run
-    python tools/run_notebooks.py 02-Fine-tuning-ALBERT-in-PyTorch.ipynb -p EXPORT_DIR assets/albert-movie-char-small-nsmc
+    python tools/run_notebooks.py 04-Fine-tuning-ALBERT-with-TPU.ipynb -p TRAIN_SIZE 20000
     python tools/run_notebooks.py 00-Building-a-domain-ALBERT.ipynb 01-Features-of-Transformers.ipynb -o runs/  # copies
 
-Each executed notebook gets `metadata.kbalbert.code_hash`, a hash of its code cells, and `executed_with`, the `-p`
+Each executed notebook gets `metadata.kbalbert.code_hash`, a hash of its code cells, of the repository modules they
+import (and the modules those import), and of every file in the `assets/` folders any of them names; and `executed_with`, the `-p`
 overrides. The cell papermill injects for those overrides is removed from the written notebook, so its code is what a
 learner runs. `tests/test_notebooks.py` fails when a notebook's code no longer matches that hash, so
 outputs that are stale cannot land silently. A notebook with a `RUN_COMMAND` parameter is told this command line.
@@ -26,13 +27,44 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def code_hash(notebook: nbformat.NotebookNode) -> str:
+IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+ASSET = re.compile(r"assets/([A-Za-z0-9_.-]+)")
+
+
+def dependencies(sources: list[str], repo: Path = REPO) -> list[Path]:
+    """The repository's top-level modules that `sources` import, transitively, and the files of every `assets/<name>`
+    folder that the sources or those modules name: what a notebook's outputs depend on besides its own cells."""
+    modules: set[Path] = set()
+    texts = list(sources)
+    pending = list(sources)
+    while pending:
+        for name in IMPORT.findall(pending.pop()):
+            module = repo / f"{name}.py"
+            if module.is_file() and module not in modules:
+                modules.add(module)
+                texts.append(module.read_text(encoding="utf-8"))
+                pending.append(texts[-1])
+    files = set(modules)
+    for text in texts:
+        for name in ASSET.findall(text):
+            folder = repo / "assets" / name
+            if folder.is_dir():
+                files |= {f for f in folder.rglob("*") if f.is_file()}
+    return sorted(files)
+
+
+def code_hash(notebook: nbformat.NotebookNode, repo: Path = REPO) -> str:
+    """sha256 over the notebook's code cells and the contents of its `dependencies`."""
     sources = [
         cell.source
         for cell in notebook.cells
         if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])
     ]
-    return hashlib.sha256("\n\x00\n".join(sources).encode("utf-8")).hexdigest()
+    digest = hashlib.sha256("\n\x00\n".join(sources).encode("utf-8"))
+    for path in dependencies(sources, repo):
+        digest.update(f"\n\x00{path.relative_to(repo).as_posix()}\x00".encode())
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -1,0 +1,175 @@
+"""The plumbing of notebook 00's domain ALBERT: a WordPiece vocabulary trained on the domain corpus, word2vec vectors
+for its tokens as the starting embeddings, and a small ALBERT saved as a Hugging Face folder.
+
+    tokenizer = train_wordpiece(texts, vocab_size=32000)             # tokenizers' WordPieceTrainer, saved as tokenizer.json
+    vectors = word2vec_vectors(tokenizer, texts, dim=128)              # gensim skip-gram over the WordPiece tokens
+    model = build_albert(tokenizer, AlbertSize(), embeddings=vectors)  # AlbertForPreTraining with those embeddings
+
+The folder that `save_pretrained` writes loads offline with `AutoTokenizer`/`AutoModel...from_pretrained(folder)`:
+no custom tokenizer class is needed for WordPiece (unlike the char tokenizer in `tokenization_kbalbert.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # same ids as the char vocabulary: [PAD] is 0
+
+
+def _batches(texts: Iterable[str], size: int = 10_000) -> Iterator[list[str]]:
+    batch = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def train_wordpiece(
+    texts: Iterable[str],
+    vocab_size: int = 32_000,
+    min_frequency: int = 3,
+    limit_alphabet: int = 6_000,
+    max_length: int = 128,
+):
+    """
+    Trains a WordPiece vocabulary with 🤗 Tokenizers and wraps it as a transformers fast tokenizer.
+
+    Words are split on whitespace only (`WhitespaceSplit`): "재밌다!!" stays one word, whose pieces WordPiece learns, as
+    review punctuation (!!, ..., ㅋㅋ) carries sentiment. Text is NFC-normalised first, so that a syllable typed as
+    separate jamo and the precomposed syllable are the same token.
+
+    Args:
+        texts: the domain corpus, one document per item (any iterable; read once).
+        vocab_size: size of the vocabulary, special tokens included.
+        min_frequency: a merge must be seen this often to enter the vocabulary.
+        limit_alphabet: how many distinct characters the initial alphabet keeps. Korean needs thousands (NSMC train has
+            3,004 distinct characters); at the library default (1,000) every word with a rarer syllable becomes [UNK].
+        max_length: the tokenizer's `model_max_length`.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    if vocab_size <= len(SPECIAL_TOKENS):
+        raise ValueError(f"vocab_size must be larger than the {len(SPECIAL_TOKENS)} special tokens, got {vocab_size}.")
+    backend = Tokenizer(models.WordPiece(unk_token="[UNK]", continuing_subword_prefix="##"))
+    backend.normalizer = normalizers.NFC()
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    backend.decoder = decoders.WordPiece(prefix="##")
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, min_frequency=min_frequency, limit_alphabet=limit_alphabet,
+        special_tokens=list(SPECIAL_TOKENS), continuing_subword_prefix="##", show_progress=False,
+    )
+    backend.train_from_iterator(_batches(texts), trainer=trainer)
+    cls, sep = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=backend, model_max_length=max_length, pad_token="[PAD]", unk_token="[UNK]",
+        cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]",
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"],
+    )
+
+
+def vocabulary_stats(tokenizer, texts: Sequence[str]) -> dict[str, float]:
+    """Tokens per text and the share of [UNK] tokens, for comparing vocabularies on the same texts."""
+    ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    tokens = sum(len(row) for row in ids)
+    unk = tokenizer.unk_token_id
+    return {
+        "vocab_size": len(tokenizer),
+        "tokens_per_text": tokens / max(1, len(ids)),
+        "unk_rate": sum(row.count(unk) for row in ids) / max(1, tokens),
+        "texts_with_unk": sum(unk in row for row in ids) / max(1, len(ids)),
+    }
+
+
+def word2vec_vectors(
+    tokenizer,
+    texts: Sequence[str],
+    dim: int = 128,
+    window: int = 5,
+    epochs: int = 3,
+    std: float = 0.05,
+    seed: int = 42,
+    workers: int = 2,
+) -> tuple[np.ndarray, dict[str, float]]:
+    """
+    Skip-gram word2vec (gensim) over the texts as WordPiece tokens: one vector per vocabulary entry, as a
+    (vocab_size, dim) float32 matrix ready to be the ALBERT's word embeddings.
+
+    Tokens that never occur in `texts` (special tokens, rare pieces) keep a random normal vector. Every row is
+    rescaled to standard deviation `std`, the scale of a freshly initialised embedding (0.02) rather than word2vec's
+    own (whose norms grow with frequency), so the first fine-tuning steps are not dominated by a few large vectors.
+
+    Returns the matrix and a small report: tokens seen, vocabulary covered, seconds.
+    """
+    from gensim.models import Word2Vec
+
+    start = time.perf_counter()
+    ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    sentences = [[str(i) for i in row] for row in ids if row]
+    w2v = Word2Vec(sentences=sentences, vector_size=dim, window=window, min_count=1, sg=1, epochs=epochs,
+                   workers=workers, seed=seed)
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(0.0, std, size=(len(tokenizer), dim)).astype(np.float32)
+    covered = 0
+    for token_id in range(len(tokenizer)):
+        key = str(token_id)
+        if key in w2v.wv.key_to_index:
+            vector = w2v.wv[key]
+            matrix[token_id] = (vector - vector.mean()) / (vector.std() + 1e-8) * std
+            covered += 1
+    report = {"tokens": int(sum(len(s) for s in sentences)), "covered": covered / len(tokenizer),
+              "seconds": round(time.perf_counter() - start, 1)}
+    return matrix, report
+
+
+@dataclass
+class AlbertSize:
+    """The shipped size: 4 passes through one shared layer, E128/H256 (4.9M parameters with a 32k vocabulary)."""
+
+    embedding_size: int = 128
+    hidden_size: int = 256
+    num_layers: int = 4
+    num_heads: int = 4
+    intermediate_size: int = 1024
+    max_length: int = 128
+    dropout: float = 0.1  # hidden and attention dropout: this model is fine-tuned mostly from scratch
+
+
+def build_albert(tokenizer, size: AlbertSize = AlbertSize(), embeddings: np.ndarray | None = None, seed: int = 42):
+    """An `AlbertForPreTraining` sized by `size`, with `embeddings` (vocab_size x embedding_size) as its word
+    embeddings (tied with the MLM output layer) when given; everything else is freshly initialised."""
+    import torch
+    from transformers import AlbertConfig, AlbertForPreTraining, set_seed
+
+    config = AlbertConfig(
+        vocab_size=len(tokenizer), embedding_size=size.embedding_size, hidden_size=size.hidden_size,
+        num_hidden_layers=size.num_layers, num_attention_heads=size.num_heads, intermediate_size=size.intermediate_size,
+        max_position_embeddings=size.max_length, hidden_dropout_prob=size.dropout,
+        attention_probs_dropout_prob=size.dropout, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id,
+    )
+    set_seed(seed)
+    model = AlbertForPreTraining(config)
+    if embeddings is not None:
+        expected = (config.vocab_size, config.embedding_size)
+        if tuple(embeddings.shape) != expected:
+            raise ValueError(f"embeddings have shape {tuple(embeddings.shape)}, the model needs {expected} "
+                             "(vocab_size x embedding_size): build them with the same tokenizer and size.")
+        with torch.no_grad():
+            model.albert.embeddings.word_embeddings.weight.copy_(torch.from_numpy(np.asarray(embeddings)))
+    return model
+
+
+def count_parameters(model) -> int:
+    """Parameters stored once (ALBERT's shared layer and tied embeddings count once)."""
+    return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())

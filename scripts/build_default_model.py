@@ -1,0 +1,205 @@
+"""The recipe of the shipped default model, as one command that resumes where it stopped:
+
+    python scripts/build_default_model.py                  # ~30 min on 2 CPU cores; everything under outputs/default-model/
+    python scripts/build_default_model.py --export-to assets   # the same, then copies the two folders into assets/
+
+Stages (each is skipped when its output already exists, so an interrupted run picks up where it was):
+  1. tokenizer/      WordPiece vocabulary trained on the unlabelled review corpus (domain_albert.train_wordpiece)
+  2. word2vec.npy    skip-gram vectors of the WordPiece tokens over the same corpus (domain_albert.word2vec_vectors)
+  3. pretrained/     a small ALBERT whose word embeddings are those vectors (domain_albert.build_albert)
+  4. nsmc/           fine-tuned on NSMC train minus a 5,000-review validation split (train_nsmc.finetune, which resumes
+                     from its last checkpoint), the best validation checkpoint scored once on NSMC test
+
+Only the corpus and NSMC train are read before stage 4's single test evaluation. The corpus holds no NSMC test review.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+@dataclass
+class RecipeConfig:
+    corpus_path: str = os.environ.get("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"))
+    nsmc_dir: str | None = os.environ.get("NSMC_DIR")
+    work_dir: str = "outputs/default-model"
+    export_to: str | None = None  # e.g. assets: writes <export_to>/albert-movie-wp-small and ...-nsmc
+    max_docs: int | None = None  # None: the whole corpus
+    vocab_size: int = 32_000
+    min_frequency: int = 3
+    limit_alphabet: int = 6_000
+    w2v_dim: int = 128
+    w2v_window: int = 5
+    w2v_epochs: int = 3
+    hidden_size: int = 256
+    num_layers: int = 4
+    dropout: float = 0.1
+    train_size: int | None = None  # None: all of NSMC train minus validation
+    test_size: int | None = None
+    epochs: float = 1.0
+    batch_size: int = 64
+    learning_rate: float = 3e-4
+    precision: str = "auto"
+    seed: int = 42
+
+
+PRETRAINED_NAME, CLASSIFIER_NAME = "albert-movie-wp-small", "albert-movie-wp-small-nsmc"
+
+
+def machine() -> str:
+    import precision
+
+    return f"{precision.cpu_description()} ({precision.cpu_flags()}), {platform.system()}"
+
+
+def command(config: RecipeConfig) -> str:
+    """The command line that repeats this run (only the settings that differ from the defaults)."""
+    defaults = asdict(RecipeConfig())
+    changed = [f"--{k.replace('_', '-')} {v}" for k, v in asdict(config).items()
+               if v != defaults[k] and k not in ("corpus_path", "nsmc_dir", "export_to")]
+    return " ".join(["python scripts/build_default_model.py", *changed])
+
+
+def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
+    """README.md model cards for both folders, from the recipe log (what ran, where, how long, what it scored)."""
+    from model_cards import model_card
+
+    config, tuned = log["config"], log["finetune"]
+    minutes = sum(log[s]["seconds"] for s in ("tokenizer", "word2vec", "pretrained", "finetune")) / 60
+    recipe = (f"`{command(RecipeConfig(**config))}` (scripts/build_default_model.py; {minutes:.0f} minutes in all on "
+              f"{log['machine']})")
+    shared = {
+        "Recipe": recipe,
+        "Corpus": f"{log['tokenizer']['documents']:,} unlabelled movie reviews (NSMC's raw crawl minus every NSMC test "
+                  "review; `scripts/build_corpus.py`)",
+        "Vocabulary": f"WordPiece, {log['tokenizer']['vocab_size']:,} tokens (🤗 Tokenizers WordPieceTrainer: NFC, "
+                      f"whitespace split, min_frequency {config['min_frequency']}, limit_alphabet "
+                      f"{config['limit_alphabet']}), {log['tokenizer']['seconds']:.0f} s",
+        "Word embeddings": f"word2vec skip-gram (gensim) over the corpus as WordPiece tokens: dim {config['w2v_dim']}, "
+                           f"window {config['w2v_window']}, {config['w2v_epochs']} epochs, "
+                           f"{log['word2vec']['tokens']:,} tokens, {log['word2vec']['seconds']:.0f} s; each vector "
+                           "rescaled to std 0.05",
+        "Model": f"ALBERT, embedding 128, hidden {config['hidden_size']}, {config['num_layers']} passes through one "
+                 f"shared layer, dropout {config['dropout']}; {log['pretrained']['parameters']:,} parameters. No "
+                 "masked-language-model training: only the word embeddings are learned from the corpus, the rest is "
+                 "freshly initialised (seed 42) and learned during fine-tuning",
+    }
+    usage_base = ("from transformers import AutoModel, AutoTokenizer\n"
+                  f"tokenizer = AutoTokenizer.from_pretrained(\"assets/{PRETRAINED_NAME}\")\n"
+                  f"model = AutoModel.from_pretrained(\"assets/{PRETRAINED_NAME}\")")
+    model_card(PRETRAINED_NAME, "A small Korean ALBERT for movie reviews with a domain WordPiece vocabulary and word2vec "
+               "word embeddings, the starting point that this repository fine-tunes on NSMC.",
+               shared, usage=usage_base, pipeline_tag="feature-extraction",
+               tags=["albert", "korean", "wordpiece", "word2vec"]).save(pretrained / "README.md")
+    facts = dict(shared)
+    facts["Fine-tuning"] = (f"NSMC train minus 5,000 validation reviews, {config['epochs']:g} epoch, batch "
+                            f"{config['batch_size']}, lr {config['learning_rate']}, {tuned['steps']:,} steps, "
+                            f"precision {tuned['precision']}, {tuned['seconds'] / 60:.1f} minutes; best checkpoint by "
+                            f"validation accuracy ({tuned['validation_accuracy']:.4f})")
+    facts["NSMC test"] = (f"{tuned['test_reviews']:,} reviews, scored once: accuracy {tuned['test_accuracy']:.4f}, "
+                          f"macro F1 {tuned['test_f1']:.4f}")
+    facts["Labels"] = "0 = 부정 (negative), 1 = 긍정 (positive)"
+    facts["At inference"] = "the ALBERT alone (no other model in the loop)"
+    usage = ("from transformers import pipeline\n"
+             f"classifier = pipeline(\"text-classification\", model=\"assets/{CLASSIFIER_NAME}\")\n"
+             "classifier(\"배우들 연기가 정말 좋았다\")")
+    model_card(CLASSIFIER_NAME, f"`{PRETRAINED_NAME}` fine-tuned on NSMC (Korean movie-review sentiment).", facts,
+               usage=usage, accuracy=tuned["test_accuracy"], f1=tuned["test_f1"],
+               tags=["albert", "korean", "wordpiece", "sentiment-analysis", "nsmc"]).save(classifier / "README.md")
+
+
+def run(config: RecipeConfig) -> dict:
+    import numpy as np
+    from transformers import AutoTokenizer
+
+    import domain_albert
+    import kbalbert_data
+    import train_nsmc
+
+    work = Path(config.work_dir)
+    work.mkdir(parents=True, exist_ok=True)
+    log_file = work / "recipe_log.json"
+    log = json.loads(log_file.read_text()) if log_file.exists() else {}
+
+    def stage(name, seconds, **extra):
+        log[name] = {"seconds": round(seconds, 1), **extra}
+        log_file.write_text(json.dumps(log, indent=2, ensure_ascii=False))
+        print(f"[{name}] {log[name]}", flush=True)
+
+    corpus = None
+
+    def texts():
+        nonlocal corpus
+        if corpus is None:
+            corpus = kbalbert_data.load_corpus(config.corpus_path)
+            if config.max_docs:
+                corpus = corpus.select(range(min(config.max_docs, corpus.num_rows)))
+        return corpus["text"]
+
+    tok_dir = work / "tokenizer"
+    if not (tok_dir / "tokenizer.json").exists():
+        start = time.perf_counter()
+        tokenizer = domain_albert.train_wordpiece(texts(), config.vocab_size, config.min_frequency, config.limit_alphabet)
+        tokenizer.save_pretrained(str(tok_dir))
+        stage("tokenizer", time.perf_counter() - start, vocab_size=len(tokenizer), documents=len(texts()))
+    tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
+
+    vectors_file = work / "word2vec.npy"
+    if not vectors_file.exists():
+        vectors, report = domain_albert.word2vec_vectors(tokenizer, texts(), config.w2v_dim, config.w2v_window,
+                                                         config.w2v_epochs, seed=config.seed)
+        np.save(vectors_file, vectors)
+        stage("word2vec", report["seconds"], tokens=report["tokens"], vocabulary_covered=round(report["covered"], 4))
+    vectors = np.load(vectors_file)
+
+    pretrained = work / "pretrained"
+    if not (pretrained / "model.safetensors").exists():
+        start = time.perf_counter()
+        size = domain_albert.AlbertSize(embedding_size=config.w2v_dim, hidden_size=config.hidden_size,
+                                        num_layers=config.num_layers, num_heads=max(1, config.hidden_size // 64),
+                                        intermediate_size=4 * config.hidden_size, dropout=config.dropout)
+        model = domain_albert.build_albert(tokenizer, size, embeddings=vectors, seed=config.seed)
+        model.save_pretrained(str(pretrained))
+        tokenizer.save_pretrained(str(pretrained))
+        stage("pretrained", time.perf_counter() - start, parameters=domain_albert.count_parameters(model))
+
+    metrics_file = work / "nsmc" / "metrics.json"
+    if not metrics_file.exists():
+        start = time.perf_counter()
+        metrics = train_nsmc.finetune(train_nsmc.FinetuneConfig(
+            model_path=str(pretrained), output_dir=str(work / "nsmc"), nsmc_dir=config.nsmc_dir,
+            train_size=config.train_size, test_size=config.test_size, epochs=config.epochs,
+            batch_size=config.batch_size, learning_rate=config.learning_rate, precision=config.precision,
+            seed=config.seed, quiet=True,
+        ))
+        stage("finetune", time.perf_counter() - start, **{k: metrics[k] for k in (
+            "precision", "steps", "train_loss", "validation_accuracy", "test_accuracy", "test_f1", "test_reviews")})
+    log["config"], log["machine"] = asdict(config), machine()
+    log_file.write_text(json.dumps(log, indent=2, ensure_ascii=False))
+    write_cards(log, pretrained, work / "nsmc" / "model")
+
+    if config.export_to:
+        target = Path(config.export_to)
+        for source, name in ((pretrained, PRETRAINED_NAME), (work / "nsmc" / "model", CLASSIFIER_NAME)):
+            if (target / name).exists():
+                shutil.rmtree(target / name)
+            shutil.copytree(source, target / name)
+        print(f"exported to {target / PRETRAINED_NAME} and {target / CLASSIFIER_NAME}")
+    return log
+
+
+if __name__ == "__main__":
+    from transformers import HfArgumentParser
+
+    (config,) = HfArgumentParser(RecipeConfig, description=__doc__).parse_args_into_dataclasses()
+    print(json.dumps(run(config), indent=2, ensure_ascii=False))
