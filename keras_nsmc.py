@@ -258,7 +258,9 @@ def save_as_transformers(classifier, source_model_path: str | Path, output_dir: 
     config.save_pretrained(str(output))
     save_file(hf_state_dict(classifier), str(output / "model.safetensors"), metadata={"format": "pt"})
     if tokenizer is not None:
-        tokenizer.save_pretrained(str(output))
+        from tokenization_kbalbert import save_tokenizer
+
+        save_tokenizer(tokenizer, output)
     return output
 
 

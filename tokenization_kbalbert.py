@@ -198,6 +198,14 @@ RUNTIME_CONFIG_KEYS = ("local_files_only", "is_local", "max_length", "stride", "
                        "padding_strategy", "pad_to_multiple_of", "cache_dir", "force_download", "token", "revision")
 
 
+def save_tokenizer(tokenizer, save_directory: str | os.PathLike):
+    """`tokenizer.save_pretrained(save_directory)` for any tokenizer (WordPiece, this char tokenizer, a Hub one), then
+    `strip_runtime_state`: the folder keeps the vocabulary and special tokens, not how this session loaded or called it."""
+    files = tokenizer.save_pretrained(str(save_directory))
+    strip_runtime_state(save_directory)
+    return files
+
+
 def strip_runtime_state(save_directory: str | os.PathLike) -> None:
     """Removes load- and call-time state from a saved tokenizer folder (any tokenizer, not only this one):
     `RUNTIME_CONFIG_KEYS` from `tokenizer_config.json`, and the truncation/padding settings from `tokenizer.json`."""

@@ -53,15 +53,16 @@ class FinetuneConfig:
     quiet: bool = False  # no progress bars (processes forked from a notebook cannot draw them)
 
 
-def tokenize_splits(splits, tokenizer, max_length: int):
-    """Tokenises every split once (cached by `datasets`), truncating only: padding happens per batch."""
+def tokenize_splits(splits, tokenizer, max_length: int, keep_text: bool = False):
+    """Tokenises every split once (cached by `datasets`), truncating only: padding happens per batch. Adds a `length`
+    column (tokens per review) for length grouping; keeps the review text (`document`) when `keep_text`."""
 
     def encode(batch):
         encoded = tokenizer(batch["document"], truncation=True, max_length=max_length)
         encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
         return encoded
 
-    return splits.map(encode, batched=True, remove_columns=["id", "document"])
+    return splits.map(encode, batched=True, remove_columns=["id"] if keep_text else ["id", "document"])
 
 
 def tfidf_baseline():
@@ -222,7 +223,7 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         # model.safetensors + config.json + tokenizer files; not Trainer.save_model, which adds training_args.bin (how
         # the model was trained, as a pickle), which a model folder should not carry.
         trainer.model.save_pretrained(str(out / "model"))
-        tokenizer.save_pretrained(str(out / "model"))
+        tokenization_kbalbert.save_tokenizer(tokenizer, out / "model")  # without this session's truncation settings
         (out / "metrics.json").write_text(json.dumps({**metrics, "config": dataclasses.asdict(config)}, indent=2))
     return metrics
 

@@ -102,9 +102,9 @@ def main():
     tokenizer = AutoTokenizer.from_pretrained(str(work / "pretrained"))
 
     def encode(batch):
-        enc = tokenizer(batch["document"], truncation=True, max_length=128)
-        enc["length"] = [len(x) for x in enc["input_ids"]]
-        return enc
+        # no `length` column: with remove_unused_columns=False it would reach the length sampler as a lazy datasets
+        # Column, read row by row (bench/README.md, "길이 그룹핑의 함정"); the sampler measures input_ids instead
+        return tokenizer(batch["document"], truncation=True, max_length=128)
 
     gold = train.map(lambda b: {"soft_labels": [[1.0 - l, float(l)] for l in b["label"]]}, batched=True)
     extra = Dataset.from_dict({"id": ["u"] * len(unlabeled), "document": unlabeled, "label": soft.argmax(1).tolist(),
@@ -131,7 +131,7 @@ def main():
     targs = TrainingArguments(
         output_dir=str(out / "checkpoints"), num_train_epochs=args.epochs, per_device_train_batch_size=64,
         per_device_eval_batch_size=256, learning_rate=args.learning_rate, warmup_steps=0.06, weight_decay=0.01,
-        **precision.trainer_flags(chosen.precision), train_sampling_strategy="group_by_length", length_column_name="length",
+        **precision.trainer_flags(chosen.precision), train_sampling_strategy="group_by_length",
         eval_strategy="steps", eval_steps=500, save_strategy="steps", save_steps=500, save_total_limit=2,
         load_best_model_at_end=True, metric_for_best_model="accuracy", logging_steps=100, report_to="none",
         seed=args.seed, use_cpu=True, remove_unused_columns=False, disable_tqdm=True, label_names=["labels"],

@@ -124,6 +124,7 @@ def run(config: RecipeConfig) -> dict:
 
     import domain_albert
     import kbalbert_data
+    import tokenization_kbalbert
     import train_nsmc
 
     work = Path(config.work_dir)
@@ -150,7 +151,7 @@ def run(config: RecipeConfig) -> dict:
     if not (tok_dir / "tokenizer.json").exists():
         start = time.perf_counter()
         tokenizer = domain_albert.train_wordpiece(texts(), config.vocab_size, config.min_frequency, config.limit_alphabet)
-        tokenizer.save_pretrained(str(tok_dir))
+        tokenization_kbalbert.save_tokenizer(tokenizer, tok_dir)
         stage("tokenizer", time.perf_counter() - start, vocab_size=len(tokenizer), documents=len(texts()))
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
 
@@ -170,7 +171,7 @@ def run(config: RecipeConfig) -> dict:
                                         intermediate_size=4 * config.hidden_size, dropout=config.dropout)
         model = domain_albert.build_albert(tokenizer, size, embeddings=vectors, seed=config.seed)
         model.save_pretrained(str(pretrained))
-        tokenizer.save_pretrained(str(pretrained))
+        tokenization_kbalbert.save_tokenizer(tokenizer, pretrained)
         stage("pretrained", time.perf_counter() - start, parameters=domain_albert.count_parameters(model))
 
     metrics_file = work / "nsmc" / "metrics.json"
@@ -188,6 +189,8 @@ def run(config: RecipeConfig) -> dict:
     log_file.write_text(json.dumps(log, indent=2, ensure_ascii=False))
     write_cards(log, pretrained, work / "nsmc" / "model")
 
+    for folder in (tok_dir, pretrained, work / "nsmc" / "model"):
+        tokenization_kbalbert.strip_runtime_state(folder)  # folders written before save_tokenizer existed
     if config.export_to:
         target = Path(config.export_to)
         for source, name in ((pretrained, PRETRAINED_NAME), (work / "nsmc" / "model", CLASSIFIER_NAME)):
