@@ -76,6 +76,7 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
 
     config, tuned = log["config"], log["finetune"]
     minutes = sum(log[s]["seconds"] for s in ("tokenizer", "word2vec", "pretrained", "finetune")) / 60
+    run = json.loads((classifier.parent / "metrics.json").read_text())
     recipe = (f"`{command(RecipeConfig(**config))}` (scripts/build_default_model.py; {minutes:.0f} minutes in all on "
               f"{log['machine']})")
     shared = {
@@ -104,8 +105,10 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
     facts = dict(shared)
     facts["Fine-tuning"] = (f"NSMC train minus 5,000 validation reviews, {config['epochs']:g} epoch, batch "
                             f"{config['batch_size']}, lr {config['learning_rate']}, {tuned['steps']:,} steps, "
-                            f"precision {tuned['precision']}, {tuned['seconds'] / 60:.1f} minutes; best checkpoint by "
-                            f"validation accuracy ({tuned['validation_accuracy']:.4f})")
+                            f"precision {tuned['precision']}, {run['train_minutes']:.1f} minutes of training "
+                            f"({run['train_reviews_per_second']:.0f} reviews/s; {tuned['seconds'] / 60:.1f} with "
+                            "tokenisation and evaluation); best checkpoint by validation accuracy "
+                            f"({tuned['validation_accuracy']:.4f})")
     facts["NSMC test"] = (f"{tuned['test_reviews']:,} reviews, scored once: accuracy {tuned['test_accuracy']:.4f}, "
                           f"macro F1 {tuned['test_f1']:.4f}")
     facts["Labels"] = "0 = 부정 (negative), 1 = 긍정 (positive)"
@@ -185,7 +188,11 @@ def run(config: RecipeConfig) -> dict:
         ))
         stage("finetune", time.perf_counter() - start, **{k: metrics[k] for k in (
             "precision", "steps", "train_loss", "validation_accuracy", "test_accuracy", "test_f1", "test_reviews")})
-    log["config"], log["machine"] = asdict(config), machine()
+    recorded = asdict(config)
+    for key in ("corpus_path", "nsmc_dir"):  # where the data was, relative to the repository (no machine paths)
+        if recorded[key]:
+            recorded[key] = os.path.relpath(recorded[key], REPO)
+    log["config"], log["machine"] = recorded, machine()
     log_file.write_text(json.dumps(log, indent=2, ensure_ascii=False))
     write_cards(log, pretrained, work / "nsmc" / "model")
 

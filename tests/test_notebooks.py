@@ -57,7 +57,7 @@ def test_notebook_01_offline_with_tiny_hub_models(tmp_path, forced_precision, ns
     from tiny_models import make_tiny_hub_models
 
     pretrained, classifier_path = REPO / "assets" / "albert-movie-wp-small", REPO / "assets" / "albert-movie-wp-small-nsmc"
-    hub = make_tiny_hub_models(tmp_path / "tiny", pretrained)  # NER, QA, seq2seq, generation, mBERT stand-ins
+    hub = make_tiny_hub_models(tmp_path / "tiny", REPO / "assets" / "albert-movie-char-small")  # NER, QA, seq2seq, generation, mBERT stand-ins
     run_dir = tmp_path / "run"
     notebook = execute("01-Features-of-Transformers.ipynb", tmp_path, **SMOKE_01, **hub, OUTPUT_DIR=str(run_dir), PRECISION=forced_precision,
                        MODEL_PATH=str(pretrained), CLASSIFIER_PATH=str(classifier_path))
@@ -83,7 +83,7 @@ def test_notebook_01_offline_with_tiny_hub_models(tmp_path, forced_precision, ns
     # int8 quantisation keeps the shipped classifier's accuracy within 2 points on these 300 reviews, at under half the size.
     assert abs(metrics["onnx_int8"]["accuracy"] - metrics["onnx"]["accuracy_pytorch"]) <= 0.02, metrics["onnx_int8"]
     assert metrics["onnx_int8"]["size_mb"] < 0.5 * metrics["onnx_int8"]["size_mb_float32"]
-    assert metrics["onnx"]["accuracy_pytorch"] > 0.75  # the shipped classifier (test 0.82 on all 50,000)
+    assert metrics["onnx"]["accuracy_pytorch"] > 0.8  # the shipped classifier (test 0.864 on all 50,000)
 
     # Custom head: trained at the requested precision, reloaded with from_pretrained to the same logits (both float32);
     # its folder holds the backbone and the new head.

@@ -72,3 +72,26 @@ def test_shipped_folders_hold_weights_as_safetensors_and_no_run_state():
             names = {p.name for p in folder.iterdir()}
             assert "model.safetensors" in names and "config.json" in names, folder
             assert not {n for n in names if n.endswith((".bin", ".pt", ".pth", ".pkl", ".h5"))}, (folder, names)
+
+
+def test_every_shipped_folder_is_small_loads_offline_and_is_used_by_a_notebook(monkeypatch):
+    from huggingface_hub import ModelCard
+    from transformers import AutoConfig, AutoTokenizer
+
+    import tokenization_kbalbert  # noqa: F401  (the char model's tokenizer class)
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    notebooks = "".join(p.read_text(encoding="utf-8") for p in REPO.glob("[0-9][0-9]-*.ipynb"))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for folder in sorted(p for p in (REPO / "assets").iterdir() if p.is_dir()):
+        assert f"assets/{folder.name}\\\"" in notebooks or f"assets/{folder.name}\"" in notebooks, f"{folder.name} is used by no notebook"
+        assert sum(f.stat().st_size for f in folder.iterdir()) <= 25 * 2**20, folder
+        config = AutoConfig.from_pretrained(folder)
+        size = config.vocab_size * config.embedding_size + 12 * config.hidden_size**2 + config.embedding_size * config.hidden_size
+        assert size <= 10_000_000, (folder, size)  # an upper-bound estimate of ALBERT's parameters
+        assert AutoTokenizer.from_pretrained(folder)("영화 재밌다")["input_ids"][0] == config.bos_token_id
+        card = ModelCard.load(folder / "README.md")
+        assert card.data.language == "ko" and card.data.license == "cc0-1.0", folder
+        if config.architectures == ["AlbertForSequenceClassification"]:
+            accuracy = next(r.metric_value for r in card.data.eval_results if r.metric_type == "accuracy")
+            assert f"{100 * accuracy:.2f}%" in readme, f"the README does not show {folder.name}'s accuracy {accuracy}"
