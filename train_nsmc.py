@@ -51,6 +51,9 @@ class FinetuneConfig:
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (precision.py: bf16 on GPUs >= 8.0, fp16 below, CPU measured)
     seed: int = 42
     quiet: bool = False  # no progress bars (processes forked from a notebook cannot draw them)
+    # Distillation: a .jsonl of {"document": ..., "probs": [p_negative, p_positive]}, unlabelled reviews with a
+    # teacher's probabilities, trained on beside NSMC train's gold labels (write it with `write_soft_targets`).
+    soft_targets: str | None = None
 
 
 def tokenize_splits(splits, tokenizer, max_length: int, keep_text: bool = False):
@@ -73,6 +76,77 @@ def tfidf_baseline():
     from sklearn.svm import LinearSVC
 
     return make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(2, 5), min_df=2, sublinear_tf=True), LinearSVC(C=0.5))
+
+
+def tfidf_teacher(c: float = 4.0):
+    """TF-IDF over character 2-5-grams + logistic regression: the baseline's features with probabilities, a teacher
+    for distillation (`predict_proba`)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(2, 5), min_df=2, sublinear_tf=True),
+                         LogisticRegression(C=c, max_iter=2000))
+
+
+def predict_proba(model_dir, texts, batch_size: int = 256, max_length: int = 128) -> np.ndarray:
+    """Class probabilities of a saved sequence classifier for `texts`, in their order (batched by length)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    import tokenization_kbalbert  # noqa: F401
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
+    order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
+    probs = np.zeros((len(order), model.config.num_labels), dtype=np.float32)
+    with torch.inference_mode():
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            batch = tokenizer.pad({k: [encoded[k][i] for i in rows] for k in encoded.keys()}, return_tensors="pt")
+            probs[rows] = torch.softmax(model(**batch).logits.float(), dim=-1).numpy()
+    return probs
+
+
+def write_soft_targets(path, texts, probs) -> None:
+    """The `soft_targets` file: one {"document", "probs"} line per unlabelled review."""
+    with open(path, "w", encoding="utf-8") as f:
+        for text, p in zip(texts, np.asarray(probs, dtype=float)):
+            f.write(json.dumps({"document": text, "probs": [round(float(x), 6) for x in p]}, ensure_ascii=False) + "\n")
+
+
+def with_soft_targets(train, soft_targets: str, tokenizer, max_length: int):
+    """NSMC train (tokenised, gold labels as one-hot `soft_labels`) followed by the teacher-labelled reviews."""
+    from datasets import concatenate_datasets, load_dataset
+
+    extra = load_dataset("json", data_files=str(soft_targets), split="train")
+    extra = extra.map(lambda b: {**tokenizer(b["document"], truncation=True, max_length=max_length),
+                                 "label": [int(np.argmax(p)) for p in b["probs"]], "soft_labels": b["probs"]},
+                      batched=True, remove_columns=["document", "probs"])
+    gold = train.map(lambda b: {"soft_labels": [[1.0 - y, float(y)] for y in b["label"]]}, batched=True)
+    gold = gold.remove_columns([c for c in gold.column_names if c not in extra.column_names])
+    return concatenate_datasets([gold, extra.cast(gold.features)])
+
+
+def soft_target_trainer():
+    """A Trainer whose loss is cross-entropy against `soft_labels` when a batch has them (distillation), else the
+    model's own loss on `labels`."""
+    import torch
+    from transformers import Trainer
+
+    class SoftTargetTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            targets = inputs.pop("soft_labels", None)
+            inputs.pop("length", None)
+            if targets is None:
+                return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            inputs.pop("labels", None)
+            outputs = model(**inputs)
+            loss = torch.nn.functional.cross_entropy(outputs.logits.float(), targets.float())
+            return (loss, outputs) if return_outputs else loss
+
+    return SoftTargetTrainer
 
 
 def check_model_path(model_path: str) -> None:
@@ -112,7 +186,10 @@ def choose_precision(config: FinetuneConfig, data, tokenizer):
     accelerator, capability, _ = precision.torch_accelerator()
     choice = [None]
     if state.is_main_process:
-        by_length = data["train"].sort("length")
+        train = data["train"]
+        if "length" not in train.column_names:
+            train = train.map(lambda b: {"length": [len(ids) for ids in b["input_ids"]]}, batched=True)
+        by_length = train.sort("length")
         middle = by_length.num_rows // 2
         rows = by_length.select(range(middle, min(middle + config.batch_size, by_length.num_rows)))
         batch = DataCollatorWithPadding(tokenizer)(rows.select_columns(["input_ids", "token_type_ids", "attention_mask", "label"]).to_list())
@@ -158,6 +235,11 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         nsmc = kbalbert_data.load_nsmc(config.nsmc_dir)
         splits = kbalbert_data.nsmc_splits(nsmc, config.validation_size, config.seed, config.train_size, config.test_size)
         data = tokenize_splits(splits, tokenizer, config.max_length)
+        if config.soft_targets:
+            # soft_labels must reach the loss, so the Trainer keeps every column; the length sampler then measures
+            # input_ids itself (a `length` column would reach it as a lazy datasets Column, read row by row).
+            data = data.remove_columns("length")
+            data["train"] = with_soft_targets(data["train"], config.soft_targets, tokenizer, config.max_length)
     chosen = choose_precision(config, data, tokenizer)
     args = TrainingArguments(
         output_dir=str(out / "checkpoints"),
@@ -170,6 +252,8 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         **precision.trainer_flags(chosen.precision),
         train_sampling_strategy="group_by_length",
         length_column_name="length",
+        remove_unused_columns=not config.soft_targets,
+        label_names=["labels"],
         eval_strategy="steps",
         eval_steps=config.eval_steps,
         save_strategy="steps",
@@ -191,7 +275,7 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
     model = AutoModelForSequenceClassification.from_pretrained(
         config.model_path, num_labels=2, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}
     )
-    trainer = Trainer(
+    trainer = (soft_target_trainer() if config.soft_targets else Trainer)(
         model=model,
         args=args,
         train_dataset=data["train"],

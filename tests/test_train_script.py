@@ -95,3 +95,49 @@ def test_every_shipped_folder_is_small_loads_offline_and_is_used_by_a_notebook(m
         if config.architectures == ["AlbertForSequenceClassification"]:
             accuracy = next(r.metric_value for r in card.data.eval_results if r.metric_type == "accuracy")
             assert f"{100 * accuracy:.2f}%" in readme, f"the README does not show {folder.name}'s accuracy {accuracy}"
+
+
+@pytest.mark.slow
+def test_distillation_trains_on_gold_and_teacher_labelled_reviews(tmp_path, forced_precision, monkeypatch):
+    """`soft_targets`: unlabelled reviews with a teacher's probabilities join NSMC train; the loss is cross-entropy
+    against those probabilities (gold labels as one-hot)."""
+    import numpy as np
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    sys.path.insert(0, str(REPO))
+    import train_nsmc
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    targets = tmp_path / "soft.jsonl"
+    texts = ["정말 재밌다", "최악이다 진짜", "그냥 그랬음", "배우 연기 최고"] * 8
+    probs = np.array([[0.1, 0.9], [0.95, 0.05], [0.6, 0.4], [0.2, 0.8]] * 8)
+    train_nsmc.write_soft_targets(targets, texts, probs)
+    assert json.loads(targets.read_text(encoding="utf-8").splitlines()[1]) == {"document": "최악이다 진짜", "probs": [0.95, 0.05]}
+
+    tokenizer_name = str(REPO / "assets" / "albert-movie-wp-small")
+    from transformers import AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_name)
+    import kbalbert_data
+    splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), 32, 42, 64, 32)
+    train = train_nsmc.tokenize_splits(splits, tokenizer, 128)["train"].remove_columns("length")
+    mixed = train_nsmc.with_soft_targets(train, str(targets), tokenizer, 128)
+    assert mixed.num_rows == 64 + 32
+    assert mixed[0]["soft_labels"] == [1.0 - mixed[0]["label"], float(mixed[0]["label"])]
+    assert mixed[65]["soft_labels"] == [0.95, 0.05] and mixed[65]["label"] == 0
+
+    # The loss on a soft batch is the cross-entropy against the probabilities, not against the argmax labels.
+    Trainer = train_nsmc.soft_target_trainer()
+    model = AutoModelForSequenceClassification.from_pretrained(tokenizer_name, num_labels=2)
+    batch = tokenizer(["정말 재밌다", "그냥 그랬음"], padding=True, return_tensors="pt")
+    soft = torch.tensor([[0.1, 0.9], [0.6, 0.4]])
+    loss = Trainer.compute_loss(None, model.eval(), {**batch, "labels": torch.tensor([1, 0]), "soft_labels": soft})
+    with torch.no_grad():
+        logits = model(**batch).logits
+    assert torch.allclose(loss, torch.nn.functional.cross_entropy(logits, soft), atol=1e-6)
+
+    metrics = train_nsmc.finetune(train_nsmc.FinetuneConfig(
+        model_path=tokenizer_name, output_dir=str(tmp_path / "run"), train_size=64, validation_size=32, test_size=32,
+        batch_size=16, eval_steps=3, precision=forced_precision, soft_targets=str(targets), quiet=True))
+    assert metrics["steps"] == 6  # (64 gold + 32 teacher-labelled) / 16
+    assert 0 <= metrics["test_accuracy"] <= 1 and metrics["test_reviews"] == 32
