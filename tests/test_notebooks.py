@@ -60,7 +60,8 @@ def test_notebook_01_offline_with_tiny_hub_models(tmp_path, forced_precision, ns
     hub = make_tiny_hub_models(tmp_path / "tiny", REPO / "assets" / "albert-movie-char-small")  # NER, QA, seq2seq, generation, mBERT stand-ins
     run_dir = tmp_path / "run"
     notebook = execute("01-Features-of-Transformers.ipynb", tmp_path, **SMOKE_01, **hub, OUTPUT_DIR=str(run_dir), PRECISION=forced_precision,
-                       MODEL_PATH=str(pretrained), CLASSIFIER_PATH=str(classifier_path))
+                       MODEL_PATH=str(pretrained), CLASSIFIER_PATH=str(classifier_path),
+                       CHAR_MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"))
     text = printed(notebook)
     skipped = [line for line in text.splitlines() if line.startswith("[건너뜀]")]
     assert len(skipped) == 1 and "push_to_hub" in skipped[0], skipped  # every Hub model cell ran; no token here

@@ -118,6 +118,7 @@ def test_every_notebook_chooses_precision_through_the_helper(path):
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
     parameters = next(c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
     assert re.search(r'^PRECISION = "auto"', parameters, re.M), "PRECISION parameter (auto/fp32/bf16/fp16)"
-    assert "precision.choose(PRECISION" in code or "pr.choose(PRECISION" in code
+    # through precision.choose in the notebook, or through train_nsmc.finetune (which calls it) with PRECISION passed on
+    assert "precision.choose(PRECISION" in code or "pr.choose(PRECISION" in code or "precision=PRECISION" in code
     assert "is_bf16_supported" not in code
     assert not re.search(r'"mixed_(b)?float16" if', code), "a hard-coded Keras policy rule"
