@@ -196,8 +196,6 @@ def run(config: RecipeConfig) -> dict:
     log_file.write_text(json.dumps(log, indent=2, ensure_ascii=False))
     write_cards(log, pretrained, work / "nsmc" / "model")
 
-    for folder in (tok_dir, pretrained, work / "nsmc" / "model"):
-        tokenization_kbalbert.strip_runtime_state(folder)  # folders written before save_tokenizer existed
     if config.export_to:
         target = Path(config.export_to)
         for source, name in ((pretrained, PRETRAINED_NAME), (work / "nsmc" / "model", CLASSIFIER_NAME)):
