@@ -54,6 +54,9 @@ class FinetuneConfig:
     # Distillation: a .jsonl of {"document": ..., "probs": [p_negative, p_positive]}, unlabelled reviews with a
     # teacher's probabilities, trained on beside NSMC train's gold labels (write it with `write_soft_targets`).
     soft_targets: str | None = None
+    # Keep the word embeddings as the pretrained folder has them (e.g. word2vec vectors learned on the whole corpus):
+    # tokens that NSMC train never shows keep vectors consistent with the ones it does show.
+    freeze_word_embeddings: bool = False
 
 
 def tokenize_splits(splits, tokenizer, max_length: int, keep_text: bool = False):
@@ -275,6 +278,8 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
     model = AutoModelForSequenceClassification.from_pretrained(
         config.model_path, num_labels=2, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}
     )
+    if config.freeze_word_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)  # the Trainer's optimizer skips frozen parameters
     trainer = (soft_target_trainer() if config.soft_targets else Trainer)(
         model=model,
         args=args,

@@ -1,0 +1,53 @@
+"""Writes the repository address (`colab_setup.REPO_URL`, the one place it is kept) into its copies: the setup cell of
+every notebook and the README's Colab badges. `python tools/set_repo_url.py https://github.com/me/my-fork` first sets
+the address in colab_setup.py; with no argument it only rewrites the copies. tests/test_colab_setup.py checks them."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(REPO.glob("[0-9][0-9]-*.ipynb"))
+URL_LINE = re.compile(r'(REPO_URL = )"[^"]*"')
+BADGE = re.compile(r"(colab\.research\.google\.com/github/)[^/\s]+/[^/\s]+(/blob/)")
+
+
+def github_path(url: str) -> str:
+    match = re.fullmatch(r"https://github\.com/([^/\s]+/[^/\s]+?)(?:\.git)?/?", url)
+    if not match:
+        raise SystemExit(f"{url!r} is not a GitHub repository address like https://github.com/OWNER/NAME")
+    return match.group(1)
+
+
+def rewrite(url: str) -> list[Path]:
+    """Puts `url` into every copy; returns the files that changed."""
+    path = github_path(url)
+    changed = []
+    for file in [REPO / "README.md", *NOTEBOOKS]:
+        text = file.read_text(encoding="utf-8")
+        new = BADGE.sub(rf"\g<1>{path}\g<2>", text)
+        if file.suffix == ".ipynb":  # the JSON string of the setup cell's line: REPO_URL = \"...\"
+            new = re.sub(r'(REPO_URL = )\\"[^"\\]*\\"', rf'\g<1>\\"{url}\\"', new)
+        if new != text:
+            file.write_text(new, encoding="utf-8")
+            changed.append(file)
+    return changed
+
+
+def main(argv: list[str]) -> None:
+    setup = REPO / "colab_setup.py"
+    if argv:
+        github_path(argv[0])
+        setup.write_text(URL_LINE.sub(f'REPO_URL = "{argv[0]}"', setup.read_text(encoding="utf-8"), count=1),
+                         encoding="utf-8")
+    sys.path.insert(0, str(REPO))
+    import colab_setup
+
+    for file in rewrite(colab_setup.REPO_URL):
+        print(f"updated {file.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
