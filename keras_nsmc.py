@@ -243,6 +243,24 @@ def hf_state_dict(classifier) -> dict[str, np.ndarray]:
     return {name: np.ascontiguousarray(value) for name, value in state.items()}
 
 
+def export_for_serving(model, tokenizer, export_dir: str | Path, max_length: int = 128) -> Path:
+    """A folder that classifies reviews with TensorFlow alone: `saved_model/` (the Keras model as a TF SavedModel),
+    `tokenizer/`, the char tokenizer's module, `serving.json` (label names, max_length) and `serve.py`
+    (scripts/serve_savedmodel.py: `python serve.py "리뷰"`). `model` should be float32 (serving needs no mixed policy)."""
+    import shutil
+
+    import tokenization_kbalbert
+
+    export_dir = Path(export_dir)
+    model.export(str(export_dir / "saved_model"), format="tf_saved_model", verbose=False)
+    tokenization_kbalbert.save_tokenizer(tokenizer, export_dir / "tokenizer")
+    shutil.copy(tokenization_kbalbert.__file__, export_dir)  # what a char tokenizer folder needs to load
+    (export_dir / "serving.json").write_text(json.dumps({"labels": LABEL_NAMES, "max_length": max_length},
+                                                        ensure_ascii=False), encoding="utf-8")
+    shutil.copy(Path(__file__).resolve().parent / "scripts" / "serve_savedmodel.py", export_dir / "serve.py")
+    return export_dir
+
+
 def save_as_transformers(classifier, source_model_path: str | Path, output_dir: str | Path, tokenizer=None) -> Path:
     """Saves a Keras-fine-tuned classifier as a transformers `AlbertForSequenceClassification` folder (config.json with
     the label names, model.safetensors, and the tokenizer files when `tokenizer` is given)."""

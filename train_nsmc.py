@@ -3,6 +3,7 @@ function, so the same code runs in one process, from a notebook with `accelerate
 machines with `accelerate launch`:
 
     python train_nsmc.py --train-size 2000                                          # one process
+    python train_nsmc.py --num_train_epochs 2 --learning_rate 1e-4                  # any TrainingArguments option
     accelerate launch --multi_gpu --num_processes 2 train_nsmc.py --train-size 2000  # 2 processes; CPU + gloo without a GPU
     accelerate launch --multi_gpu --num_processes 8 train_nsmc.py                    # 8 GPUs (nccl), bf16 or fp16 by GPU
 
@@ -10,7 +11,7 @@ machines with `accelerate launch`:
 over gloo. `accelerate launch --cpu` alone starts one process; its multi-CPU mode needs MPI.)
 
 The Trainer inside finds the processes that `accelerate launch` (or `torchrun`) started and trains data-parallel:
-each process gets its share of every batch (`--batch-size` is per process), gradients are averaged, and only the
+each process gets its share of every batch (`--per_device_train_batch_size` is per process), gradients are averaged, and only the
 first process writes the checkpoints, the final model and `metrics.json`.
 
 `--precision auto` (the default) follows the one rule in `precision.py`: bf16 on a GPU of compute capability 8.0 or
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,23 +35,16 @@ LABELS = {0: "부정", 1: "긍정"}
 
 @dataclass
 class FinetuneConfig:
-    """What the notebook's parameters cell sets; the command line takes the same names (`--train-size`)."""
+    """What `TrainingArguments` does not hold: the model, the data and the precision rule. The command line takes these
+    names (`--train-size`) beside every `TrainingArguments` option (`--learning_rate`, `--num_train_epochs`, ...)."""
 
     model_path: str = "assets/albert-movie-wp-small"
-    output_dir: str = "outputs/02-nsmc-pytorch-script"
     nsmc_dir: str | None = None  # None: the NSMC_DIR environment variable, else download (sha256-checked)
     train_size: int | None = None  # None: all of NSMC train minus the validation split
     validation_size: int = 5000
     test_size: int | None = None  # None: all 50,000 test reviews
     max_length: int = 128
-    epochs: float = 1.0
-    batch_size: int = 64  # per process
-    learning_rate: float = 3e-4
-    warmup: float = 0.06  # < 1: a fraction of the training steps
-    weight_decay: float = 0.01
-    eval_steps: int = 500
     precision: str = "auto"  # auto | fp32 | bf16 | fp16 (precision.py: bf16 on GPUs >= 8.0, fp16 below, CPU measured)
-    seed: int = 42
     quiet: bool = False  # no progress bars (processes forked from a notebook cannot draw them)
     # Distillation: a .jsonl of {"document": ..., "probs": [p_negative, p_positive]}, unlabelled reviews with a
     # teacher's probabilities, trained on beside NSMC train's gold labels (write it with `write_soft_targets`).
@@ -57,6 +52,42 @@ class FinetuneConfig:
     # Keep the word embeddings as the pretrained folder has them (e.g. word2vec vectors learned on the whole corpus):
     # tokens that NSMC train never shows keep vectors consistent with the ones it does show.
     freeze_word_embeddings: bool = False
+
+
+# Notebook 02's recipe as TrainingArguments values: the defaults of `training_arguments()` and of the command line.
+RECIPE = dict(
+    output_dir="outputs/02-nsmc-pytorch-script",  # checkpoint-N/, then model/ and metrics.json
+    num_train_epochs=1.0,
+    per_device_train_batch_size=64,  # per process
+    per_device_eval_batch_size=256,
+    learning_rate=3e-4,  # a small ALBERT takes a larger rate than big models (2e-5 to 5e-5)
+    warmup_steps=0.06,  # < 1: a fraction of the training steps (transformers 5)
+    weight_decay=0.01,
+    eval_strategy="steps",
+    eval_steps=500,  # validation accuracy (and a checkpoint) every this many steps
+    save_strategy="steps",
+    save_total_limit=2,
+    load_best_model_at_end=True,
+    metric_for_best_model="accuracy",
+    train_sampling_strategy="group_by_length",  # batches of similar lengths: the largest speed-up on a CPU
+    length_column_name="length",
+    label_names=["labels"],
+    report_to="none",
+    seed=42,
+    ddp_find_unused_parameters=False,  # every parameter takes part in the forward pass
+    # ALBERT's classification loss is already a mean over the batch. With this left on (the default), transformers
+    # 5.23 multiplies it by the number of processes, as it does for token-summed language-model losses: with 2
+    # processes the logged losses were twice the single-process ones (train 1.31 vs 0.66 on the same 2,000 reviews).
+    average_tokens_across_devices=False,
+)
+
+
+def training_arguments(**overrides):
+    """`TrainingArguments` of this recipe (`RECIPE`), with any option changed: `training_arguments(output_dir="...",
+    num_train_epochs=2)`. `finetune` then adds what it decides at run time (precision, save steps = eval steps)."""
+    from transformers import TrainingArguments
+
+    return TrainingArguments(**{**RECIPE, **overrides})
 
 
 def tokenize_splits(splits, tokenizer, max_length: int, keep_text: bool = False):
@@ -177,7 +208,7 @@ def compute_metrics(prediction) -> dict[str, float]:
     }
 
 
-def choose_precision(config: FinetuneConfig, data, tokenizer):
+def choose_precision(config: FinetuneConfig, args, data, tokenizer):
     """`precision.choose` for this run; with several processes, the first process decides and tells the others."""
     from accelerate import PartialState
     from accelerate.utils import broadcast_object_list
@@ -194,7 +225,7 @@ def choose_precision(config: FinetuneConfig, data, tokenizer):
             train = train.map(lambda b: {"length": [len(ids) for ids in b["input_ids"]]}, batched=True)
         by_length = train.sort("length")
         middle = by_length.num_rows // 2
-        rows = by_length.select(range(middle, min(middle + config.batch_size, by_length.num_rows)))
+        rows = by_length.select(range(middle, min(middle + args.per_device_train_batch_size, by_length.num_rows)))
         batch = DataCollatorWithPadding(tokenizer)(rows.select_columns(["input_ids", "token_type_ids", "attention_mask", "label"]).to_list())
         make_step = precision.torch_train_step(
             lambda: AutoModelForSequenceClassification.from_pretrained(config.model_path, num_labels=2), batch, accelerator
@@ -205,8 +236,9 @@ def choose_precision(config: FinetuneConfig, data, tokenizer):
     return choice[0]
 
 
-def finetune(config: FinetuneConfig) -> dict[str, float]:
-    """Trains, keeps the checkpoint with the best validation accuracy, scores it once on test, saves it."""
+def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
+    """Trains with `args` (TrainingArguments; default `training_arguments()`), keeps the checkpoint with the best
+    validation accuracy, scores it once on test, saves it to `args.output_dir`/model with `metrics.json` beside it."""
     import torch
     from accelerate import PartialState
     from transformers import (
@@ -214,7 +246,6 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         AutoTokenizer,
         DataCollatorWithPadding,
         Trainer,
-        TrainingArguments,
         set_seed,
     )
     from transformers.trainer_utils import get_last_checkpoint
@@ -223,7 +254,10 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
     import precision
     import tokenization_kbalbert  # noqa: F401  (registers the char tokenizer with AutoTokenizer)
 
-    set_seed(config.seed)
+    args = args if args is not None else training_arguments()
+    set_seed(args.seed)
+    # pyarrow 25 deprecates an option that datasets' sort (the length sampler, the precision probe) still passes.
+    warnings.filterwarnings("ignore", message="Specifying null_placement", category=FutureWarning)
     if config.quiet:
         import datasets
         import transformers
@@ -231,49 +265,27 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         datasets.disable_progress_bars()
         transformers.utils.logging.disable_progress_bar()
         transformers.logging.set_verbosity_error()
-    out = Path(config.output_dir)
+    out = Path(args.output_dir)
     check_model_path(config.model_path)
     tokenizer = AutoTokenizer.from_pretrained(config.model_path)
     with PartialState().main_process_first():  # the first process fills the datasets cache, the others read it
         nsmc = kbalbert_data.load_nsmc(config.nsmc_dir)
-        splits = kbalbert_data.nsmc_splits(nsmc, config.validation_size, config.seed, config.train_size, config.test_size)
+        splits = kbalbert_data.nsmc_splits(nsmc, config.validation_size, args.seed, config.train_size, config.test_size)
         data = tokenize_splits(splits, tokenizer, config.max_length)
         if config.soft_targets:
             # soft_labels must reach the loss, so the Trainer keeps every column; the length sampler then measures
             # input_ids itself (a `length` column would reach it as a lazy datasets Column, read row by row).
             data = data.remove_columns("length")
             data["train"] = with_soft_targets(data["train"], config.soft_targets, tokenizer, config.max_length)
-    chosen = choose_precision(config, data, tokenizer)
-    args = TrainingArguments(
-        output_dir=str(out / "checkpoints"),
-        num_train_epochs=config.epochs,
-        per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=4 * config.batch_size,
-        learning_rate=config.learning_rate,
-        warmup_steps=config.warmup,
-        weight_decay=config.weight_decay,
+    chosen = choose_precision(config, args, data, tokenizer)
+    args = dataclasses.replace(  # what is decided here: the precision, a checkpoint at each evaluation, ...
+        args,
         **precision.trainer_flags(chosen.precision),
-        train_sampling_strategy="group_by_length",
-        length_column_name="length",
-        remove_unused_columns=not config.soft_targets,
-        label_names=["labels"],
-        eval_strategy="steps",
-        eval_steps=config.eval_steps,
-        save_strategy="steps",
-        save_steps=config.eval_steps,
-        save_total_limit=2,
-        load_best_model_at_end=True,
-        metric_for_best_model="accuracy",
-        logging_steps=max(1, config.eval_steps // 10),
-        report_to="none",
-        seed=config.seed,
-        use_cpu=not torch.cuda.is_available(),  # bf16 autocast on a CPU needs this said explicitly
-        ddp_find_unused_parameters=False,  # every parameter takes part in the forward pass
-        # ALBERT's classification loss is already a mean over the batch. With this left on (the default), transformers
-        # 5.23 multiplies it by the number of processes, as it does for token-summed language-model losses: with 2
-        # processes the logged losses were twice the single-process ones (train 1.31 vs 0.66 on the same 2,000 reviews).
-        average_tokens_across_devices=False,
-        disable_tqdm=config.quiet,
+        save_steps=args.eval_steps,
+        logging_steps=max(1, int(args.eval_steps) // 10),
+        remove_unused_columns=not config.soft_targets,  # soft_labels must reach the loss
+        use_cpu=args.use_cpu or not torch.cuda.is_available(),  # bf16 autocast on a CPU needs this said explicitly
+        disable_tqdm=args.disable_tqdm or config.quiet,
     )
     model = AutoModelForSequenceClassification.from_pretrained(
         config.model_path, num_labels=2, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}
@@ -289,7 +301,7 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=compute_metrics,
     )
-    last = get_last_checkpoint(args.output_dir) if Path(args.output_dir).is_dir() else None
+    last = get_last_checkpoint(str(out)) if out.is_dir() else None
     trained = trainer.train(resume_from_checkpoint=last)
     test = trainer.evaluate(data["test"], metric_key_prefix="test")
     metrics = {
@@ -313,24 +325,30 @@ def finetune(config: FinetuneConfig) -> dict[str, float]:
         # the model was trained, as a pickle), which a model folder should not carry.
         trainer.model.save_pretrained(str(out / "model"))
         tokenization_kbalbert.save_tokenizer(tokenizer, out / "model")  # without this session's truncation settings
-        (out / "metrics.json").write_text(json.dumps({**metrics, "config": dataclasses.asdict(config)}, indent=2))
+        training = {k: getattr(args, k) for k in ("num_train_epochs", "per_device_train_batch_size", "learning_rate",
+                                                  "warmup_steps", "weight_decay", "eval_steps", "seed")}
+        (out / "metrics.json").write_text(json.dumps({**metrics, "config": dataclasses.asdict(config),
+                                                      "training_arguments": training}, indent=2))
     return metrics
 
 
-def parse_args(argv: list[str] | None = None) -> FinetuneConfig:
-    """The command line of `FinetuneConfig` (`--train-size` or `--train_size`), read by transformers' HfArgumentParser."""
-    from transformers import HfArgumentParser
+def parse_args(argv: list[str] | None = None):
+    """(FinetuneConfig, TrainingArguments) from the command line, read by transformers' HfArgumentParser: this
+    module's options (`--train-size`) and every TrainingArguments option, whose defaults are `RECIPE`'s."""
+    from transformers import HfArgumentParser, TrainingArguments
 
     import precision
 
-    parser = HfArgumentParser(FinetuneConfig, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    (config,) = parser.parse_args_into_dataclasses(args=argv)
+    parser = HfArgumentParser((FinetuneConfig, TrainingArguments), description=__doc__,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.set_defaults(**RECIPE)
+    config, args = parser.parse_args_into_dataclasses(args=argv)
     try:
         config.precision = precision.check(config.precision)
     except ValueError as error:
         parser.error(str(error))
-    return config
+    return config, args
 
 
 if __name__ == "__main__":
-    print(json.dumps(finetune(parse_args()), indent=2))
+    print(json.dumps(finetune(*parse_args()), indent=2))

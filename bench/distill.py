@@ -76,9 +76,10 @@ def main():
     targets = out / "soft_targets.jsonl"
     train_nsmc.write_soft_targets(targets, unlabeled, best_w * t["tfidf_unl"] + (1 - best_w) * t["albert_unl"])
 
-    metrics = train_nsmc.finetune(train_nsmc.FinetuneConfig(
-        model_path=str(work / "pretrained"), output_dir=str(out / "student"), epochs=args.epochs,
-        learning_rate=args.learning_rate, seed=args.seed, soft_targets=str(targets), quiet=True))
+    metrics = train_nsmc.finetune(
+        train_nsmc.FinetuneConfig(model_path=str(work / "pretrained"), soft_targets=str(targets), quiet=True),
+        train_nsmc.training_arguments(output_dir=str(out / "student"), num_train_epochs=args.epochs,
+                                      learning_rate=args.learning_rate, seed=args.seed))
     report.update({f"student_{k}": metrics[k] for k in ("validation_accuracy", "test_accuracy", "test_f1")})
     report.update({k: metrics[k] for k in ("steps", "precision", "train_minutes", "train_reviews_per_second")})
     results = REPO / "bench" / "results"

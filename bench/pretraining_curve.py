@@ -96,11 +96,10 @@ def main() -> None:
         # the pretraining step is in the name: an exported folder replaced by a longer-trained model never resumes the
         # old model's fine-tuning
         run_dir = args.work_dir / f"{name}-step{info['step']}-train{args.train_size}-lr{args.learning_rate:g}"
-        config = train_nsmc.FinetuneConfig(
-            model_path=str(folder), output_dir=str(run_dir), train_size=args.train_size,
-            test_size=args.test_size, learning_rate=args.learning_rate, eval_steps=100, quiet=True,
-        )
-        metrics = train_nsmc.finetune(config)
+        config = train_nsmc.FinetuneConfig(model_path=str(folder), train_size=args.train_size, test_size=args.test_size,
+                                           quiet=True)
+        metrics = train_nsmc.finetune(config, train_nsmc.training_arguments(
+            output_dir=str(run_dir), learning_rate=args.learning_rate, eval_steps=100))
         rows[key] = {
             "checkpoint": key, "name": name, "series": "curve" if (folder / "trainer_state.json").exists() else "exported model",
             **info, "reviews_seen": info["step"] * (info["batch_size"] or 64),

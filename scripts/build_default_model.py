@@ -180,12 +180,13 @@ def run(config: RecipeConfig) -> dict:
     metrics_file = work / "nsmc" / "metrics.json"
     if not metrics_file.exists():
         start = time.perf_counter()
-        metrics = train_nsmc.finetune(train_nsmc.FinetuneConfig(
-            model_path=str(pretrained), output_dir=str(work / "nsmc"), nsmc_dir=config.nsmc_dir,
-            train_size=config.train_size, test_size=config.test_size, epochs=config.epochs,
-            batch_size=config.batch_size, learning_rate=config.learning_rate, precision=config.precision,
-            seed=config.seed, quiet=True,
-        ))
+        metrics = train_nsmc.finetune(
+            train_nsmc.FinetuneConfig(model_path=str(pretrained), nsmc_dir=config.nsmc_dir, train_size=config.train_size,
+                                      test_size=config.test_size, precision=config.precision, quiet=True),
+            train_nsmc.training_arguments(output_dir=str(work / "nsmc"), num_train_epochs=config.epochs,
+                                          per_device_train_batch_size=config.batch_size,
+                                          learning_rate=config.learning_rate, seed=config.seed),
+        )
         stage("finetune", time.perf_counter() - start, **{k: metrics[k] for k in (
             "precision", "steps", "train_loss", "validation_accuracy", "test_accuracy", "test_f1", "test_reviews")})
     recorded = asdict(config)

@@ -153,3 +153,30 @@ def test_pretraining_trainer_groups_by_a_list_of_lengths(tokenizer, tmp_path):
     assert isinstance(sampler.lengths, list) and sampler.lengths == [len(ids) for ids in enc["input_ids"]]
     batch = next(iter(loader))  # the SOP collator still gets the columns it needs
     assert batch["input_ids"].shape[0] == 64 and batch["sentence_order_label"].shape == (64,)
+
+
+def test_confident_errors_ranks_wrong_answers_by_margin():
+    import numpy as np
+
+    from kbalbert_data import confident_errors
+
+    texts = ["a", "b", "c", "d"]
+    labels = [0, 1, 0, 1]
+    logits = np.array([[0.0, 9.0], [5.0, 0.0], [2.0, 0.0], [0.0, 1.0]])  # a and b wrong; c and d right
+    table = confident_errors(texts, labels, logits, top=5)
+    assert list(table["review"]) == ["a", "b"]
+    assert list(table["predicted"]) == ["긍정", "부정"]
+    assert np.allclose(table["logit_margin"], [9.0, 5.0])
+    assert table["confidence"].iloc[0] > 0.999
+
+
+def test_plot_confusion_counts_and_saves(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from kbalbert_data import plot_confusion
+
+    fig = plot_confusion([0, 0, 1, 1, 1], [0, 1, 1, 1, 0], tmp_path / "cm.png")
+    texts = sorted(t.get_text() for t in fig.axes[0].texts)
+    assert texts == ["1", "1", "1", "2"]
+    assert (tmp_path / "cm.png").stat().st_size > 1000

@@ -21,7 +21,8 @@ def test_accelerate_launch_two_cpu_processes(tmp_path, forced_precision):
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
         "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "train_nsmc.py"),
         "--model-path", str(REPO / "assets" / "albert-movie-wp-small"), "--output-dir", str(out),
-        "--train-size", "128", "--validation-size", "64", "--test-size", "64", "--batch-size", "16", "--eval-steps", "2",
+        "--train-size", "128", "--validation-size", "64", "--test-size", "64", "--per_device_train_batch_size", "16",
+        "--eval_steps", "2",
         "--precision", forced_precision, "--quiet",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -46,12 +47,18 @@ def test_command_line_matches_config():
     sys.path.insert(0, str(REPO))
     import train_nsmc
 
-    config = train_nsmc.parse_args(["--train-size", "10", "--learning-rate", "1e-4", "--precision", "bf16"])
-    assert (config.train_size, config.learning_rate, config.precision, config.validation_size) == (10, 1e-4, "bf16", 5000)
-    assert train_nsmc.parse_args([]).precision == "auto"
+    config, args = train_nsmc.parse_args(["--train-size", "10", "--learning_rate", "1e-4", "--precision", "bf16",
+                                          "--num_train_epochs", "2"])
+    assert (config.train_size, config.precision, config.validation_size) == (10, "bf16", 5000)
+    assert (args.learning_rate, args.num_train_epochs) == (1e-4, 2)
     with pytest.raises(SystemExit):
         train_nsmc.parse_args(["--precision", "int8"])
-    assert train_nsmc.parse_args([]) == train_nsmc.FinetuneConfig()
+    config, args = train_nsmc.parse_args([])
+    assert config == train_nsmc.FinetuneConfig()
+    # with no options, the command line trains with the same TrainingArguments as the function's default
+    expected = train_nsmc.training_arguments()
+    for name in train_nsmc.RECIPE:
+        assert getattr(args, name) == getattr(expected, name), name
 
 
 def test_wrong_model_path_says_what_to_do(monkeypatch):
@@ -136,8 +143,9 @@ def test_distillation_trains_on_gold_and_teacher_labelled_reviews(tmp_path, forc
         logits = model(**batch).logits
     assert torch.allclose(loss, torch.nn.functional.cross_entropy(logits, soft), atol=1e-6)
 
-    metrics = train_nsmc.finetune(train_nsmc.FinetuneConfig(
-        model_path=tokenizer_name, output_dir=str(tmp_path / "run"), train_size=64, validation_size=32, test_size=32,
-        batch_size=16, eval_steps=3, precision=forced_precision, soft_targets=str(targets), quiet=True))
+    metrics = train_nsmc.finetune(
+        train_nsmc.FinetuneConfig(model_path=tokenizer_name, train_size=64, validation_size=32, test_size=32,
+                                  precision=forced_precision, soft_targets=str(targets), quiet=True),
+        train_nsmc.training_arguments(output_dir=str(tmp_path / "run"), per_device_train_batch_size=16, eval_steps=3))
     assert metrics["steps"] == 6  # (64 gold + 32 teacher-labelled) / 16
     assert 0 <= metrics["test_accuracy"] <= 1 and metrics["test_reviews"] == 32

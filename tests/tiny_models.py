@@ -61,3 +61,21 @@ def make_tiny_hub_models(root: str | Path, tokenizer_path: str | Path) -> dict[s
     paths["TRANSLATION_MODEL"] = paths["SUMMARIZATION_MODEL"]  # any encoder-decoder model runs the same code
     paths["MBERT_MODEL"] = str(tokenizer_path)  # the notebook only reads its tokenizer
     return paths
+
+
+def make_tiny_hub_cache(cache: str | Path, tokenizer_path: str | Path, repo_ids: dict[str, str]) -> Path:
+    """Lays the tiny models out as a Hugging Face Hub cache (`models--org--name/snapshots/<commit>/`, `refs/main`),
+    under the Hub names the notebook's parameters cell uses (`repo_ids`: parameter -> Hub id). With HF_HUB_CACHE set to
+    `cache` and HF_HUB_OFFLINE=1, `from_pretrained("org/name")` resolves them as it would a model downloaded earlier, so
+    the notebook runs its Hub cells with its own default names."""
+    import shutil
+
+    cache = Path(cache)
+    folders = make_tiny_hub_models(cache.parent / "tiny-staging", tokenizer_path)
+    commit = "0" * 40
+    for parameter, repo_id in repo_ids.items():
+        repo = cache / f"models--{repo_id.replace('/', '--')}"
+        shutil.copytree(folders[parameter], repo / "snapshots" / commit, dirs_exist_ok=True)
+        (repo / "refs").mkdir(parents=True, exist_ok=True)
+        (repo / "refs" / "main").write_text(commit)
+    return cache

@@ -71,10 +71,17 @@ ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
+# C++ log lines of TensorFlow/JAX GPU builds on a CPU-only machine ("Could not find cuda drivers", "failed call to cuInit").
+NO_GPU_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+                          r"|[IWE]\d{4} [\d:. ]+\d+ (cudart_stub|cuda_platform|cuda_executor|cuda_diagnostics)\.cc:\d+\])")
+
+
 def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Removes what describes the machine and the run rather than the lesson, in place: widget state and the progress
     bars drawn as widgets (their text fallback is frozen at 0%), papermill's timings and paths, ANSI colour codes,
-    and this checkout's absolute path (and its virtual environment's) in printed text."""
+    this checkout's absolute path (and its virtual environment's) in printed text, and the CUDA-driver messages that
+    TensorFlow's and JAX's GPU builds print on a machine without a GPU (C++ logging at import, before any Python-level
+    setting such as TF_CPP_MIN_LOG_LEVEL can apply)."""
     site_packages = re.compile(re.escape(str(REPO)) + r"/\.venv/lib/python[0-9.]+/site-packages/")
     repo_path = re.compile(re.escape(str(REPO)) + r"/?")
 
@@ -92,6 +99,11 @@ def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         for output in cell.get("outputs", []):
             if WIDGET in output.get("data", {}):
                 continue
+            if output.get("name") == "stderr":
+                output["text"] = "".join(line for line in output["text"].splitlines(keepends=True)
+                                         if not NO_GPU_NOISE.search(line))
+                if not output["text"].strip():
+                    continue
             if "text" in output:
                 output["text"] = tidy(output["text"])
             for mime in ("text/plain", "text/html"):
