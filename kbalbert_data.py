@@ -316,7 +316,8 @@ def confident_errors(texts, labels, logits, top: int = 12):
 
 def plot_confusion(labels, predicted, path=None):
     """The confusion matrix of NSMC predictions with Korean class names (notebooks 02-04); saved to `path` if given.
-    Call `koreanize_matplotlib` first (the notebooks import it) so that the labels render."""
+    The Korean labels render with the NanumGothic font that koreanize-matplotlib bundles (offline, also on Colab)."""
+    import koreanize_matplotlib  # noqa: F401
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
