@@ -65,9 +65,8 @@ RECIPE = dict(
     weight_decay=0.01,
     eval_strategy="steps",
     eval_steps=500,  # validation accuracy (and a checkpoint) every this many steps
-    save_strategy="steps",
+    save_strategy="steps",  # `finetune` saves at every evaluation and keeps the best (load_best_model_at_end)
     save_total_limit=2,
-    load_best_model_at_end=True,
     metric_for_best_model="accuracy",
     train_sampling_strategy="group_by_length",  # batches of similar lengths: the largest speed-up on a CPU
     length_column_name="length",
@@ -84,7 +83,8 @@ RECIPE = dict(
 
 def training_arguments(**overrides):
     """`TrainingArguments` of this recipe (`RECIPE`), with any option changed: `training_arguments(output_dir="...",
-    num_train_epochs=2)`. `finetune` then adds what it decides at run time (precision, save steps = eval steps)."""
+    num_train_epochs=2)`. `finetune` then adds what it decides at run time: the precision, and a checkpoint at every
+    evaluation with the best one kept (load_best_model_at_end)."""
     from transformers import TrainingArguments
 
     return TrainingArguments(**{**RECIPE, **overrides})
@@ -208,7 +208,7 @@ def compute_metrics(prediction) -> dict[str, float]:
     }
 
 
-def choose_precision(config: FinetuneConfig, args, data, tokenizer):
+def choose_precision(config: FinetuneConfig, batch_size: int, data, tokenizer):
     """`precision.choose` for this run; with several processes, the first process decides and tells the others."""
     from accelerate import PartialState
     from accelerate.utils import broadcast_object_list
@@ -225,7 +225,7 @@ def choose_precision(config: FinetuneConfig, args, data, tokenizer):
             train = train.map(lambda b: {"length": [len(ids) for ids in b["input_ids"]]}, batched=True)
         by_length = train.sort("length")
         middle = by_length.num_rows // 2
-        rows = by_length.select(range(middle, min(middle + args.per_device_train_batch_size, by_length.num_rows)))
+        rows = by_length.select(range(middle, min(middle + batch_size, by_length.num_rows)))
         batch = DataCollatorWithPadding(tokenizer)(rows.select_columns(["input_ids", "token_type_ids", "attention_mask", "label"]).to_list())
         make_step = precision.torch_train_step(
             lambda: AutoModelForSequenceClassification.from_pretrained(config.model_path, num_labels=2), batch, accelerator
@@ -237,8 +237,10 @@ def choose_precision(config: FinetuneConfig, args, data, tokenizer):
 
 
 def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
-    """Trains with `args` (TrainingArguments; default `training_arguments()`), keeps the checkpoint with the best
-    validation accuracy, scores it once on test, saves it to `args.output_dir`/model with `metrics.json` beside it."""
+    """Trains with `args` (TrainingArguments, or a dict of `training_arguments` overrides; default the recipe), keeps
+    the checkpoint with the best validation accuracy, scores it once on test, saves it to `args.output_dir`/model with
+    `metrics.json` beside it. Give a dict when launching processes (`notebook_launcher`): TrainingArguments settles
+    the device and the process group when it is made, so each process must make its own."""
     import torch
     from accelerate import PartialState
     from transformers import (
@@ -254,8 +256,9 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
     import precision
     import tokenization_kbalbert  # noqa: F401  (registers the char tokenizer with AutoTokenizer)
 
-    args = args if args is not None else training_arguments()
-    set_seed(args.seed)
+    # A dict (or nothing) is turned into TrainingArguments once, below, when the precision is known.
+    planned = {**RECIPE, **(args or {})} if args is None or isinstance(args, dict) else dataclasses.asdict(args)
+    set_seed(planned["seed"])
     # pyarrow 25 deprecates an option that datasets' sort (the length sampler, the precision probe) still passes.
     warnings.filterwarnings("ignore", message="Specifying null_placement", category=FutureWarning)
     if config.quiet:
@@ -265,28 +268,33 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
         datasets.disable_progress_bars()
         transformers.utils.logging.disable_progress_bar()
         transformers.logging.set_verbosity_error()
-    out = Path(args.output_dir)
+    out = Path(planned["output_dir"])
     check_model_path(config.model_path)
     tokenizer = AutoTokenizer.from_pretrained(config.model_path)
     with PartialState().main_process_first():  # the first process fills the datasets cache, the others read it
         nsmc = kbalbert_data.load_nsmc(config.nsmc_dir)
-        splits = kbalbert_data.nsmc_splits(nsmc, config.validation_size, args.seed, config.train_size, config.test_size)
+        splits = kbalbert_data.nsmc_splits(nsmc, config.validation_size, planned["seed"], config.train_size,
+                                           config.test_size)
         data = tokenize_splits(splits, tokenizer, config.max_length)
         if config.soft_targets:
             # soft_labels must reach the loss, so the Trainer keeps every column; the length sampler then measures
             # input_ids itself (a `length` column would reach it as a lazy datasets Column, read row by row).
             data = data.remove_columns("length")
             data["train"] = with_soft_targets(data["train"], config.soft_targets, tokenizer, config.max_length)
-    chosen = choose_precision(config, args, data, tokenizer)
-    args = dataclasses.replace(  # what is decided here: the precision, a checkpoint at each evaluation, ...
-        args,
+    chosen = choose_precision(config, planned["per_device_train_batch_size"], data, tokenizer)
+    decided = dict(  # what is decided here: the precision, a checkpoint at each evaluation, ...
         **precision.trainer_flags(chosen.precision),
-        save_steps=args.eval_steps,
-        logging_steps=max(1, int(args.eval_steps) // 10),
+        save_steps=planned["eval_steps"],
+        load_best_model_at_end=True,  # the checkpoint with the best validation accuracy is the one scored and saved
+        logging_steps=max(1, int(planned["eval_steps"]) // 10),
         remove_unused_columns=not config.soft_targets,  # soft_labels must reach the loss
-        use_cpu=args.use_cpu or not torch.cuda.is_available(),  # bf16 autocast on a CPU needs this said explicitly
-        disable_tqdm=args.disable_tqdm or config.quiet,
+        use_cpu=bool(planned.get("use_cpu")) or not torch.cuda.is_available(),  # bf16 autocast on a CPU needs this
+        disable_tqdm=bool(planned.get("disable_tqdm")) or config.quiet,
     )
+    if isinstance(args, dict) or args is None:
+        args = training_arguments(**{**planned, **decided})
+    else:
+        args = dataclasses.replace(args, **decided)
     model = AutoModelForSequenceClassification.from_pretrained(
         config.model_path, num_labels=2, id2label=LABELS, label2id={v: k for k, v in LABELS.items()}
     )
