@@ -80,7 +80,8 @@ def train_wordpiece(
 
 def vocabulary_stats(tokenizer, texts: Sequence[str]) -> dict[str, float]:
     """Tokens per text and the share of [UNK] tokens, for comparing vocabularies on the same texts."""
-    ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    # verbose=False: whole reviews are counted, untruncated, so the "longer than the maximum length" warning is moot
+    ids = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
     tokens = sum(len(row) for row in ids)
     unk = tokenizer.unk_token_id
     return {
@@ -114,7 +115,8 @@ def word2vec_vectors(
     from gensim.models import Word2Vec
 
     start = time.perf_counter()
-    ids = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    # verbose=False: whole reviews are counted, untruncated, so the "longer than the maximum length" warning is moot
+    ids = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
     sentences = [[str(i) for i in row] for row in ids if row]
     w2v = Word2Vec(sentences=sentences, vector_size=dim, window=window, min_count=1, sg=1, epochs=epochs,
                    workers=workers, seed=seed)

@@ -309,6 +309,11 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=compute_metrics,
     )
+    if config.quiet:  # with the progress bar off, the Trainer prints every log as a dict: quiet means neither
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     trained = trainer.train(resume_from_checkpoint=last)
     test = trainer.evaluate(data["test"], metric_key_prefix="test")

@@ -31,7 +31,10 @@ os.environ.setdefault("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movi
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--work-dir", default="outputs/default-model", help="the recipe's folder (pretrained/, nsmc/model)")
-    parser.add_argument("--unlabeled", type=int, default=100_000)
+    parser.add_argument("--unlabeled", type=int, default=100_000, help="how many unlabelled reviews (0: all of them)")
+    parser.add_argument("--init", choices=["pretrained", "classifier"], default="pretrained",
+                        help="the student's starting point: the recipe's pretrained ALBERT, or its fine-tuned classifier")
+    parser.add_argument("--eval-steps", type=int, default=500)
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--out", default="outputs/distill")
@@ -42,7 +45,9 @@ def main():
     import precision
     import train_nsmc
 
-    work, out = Path(args.work_dir), Path(args.out) / f"unlabeled-{args.unlabeled}"
+    work, root = Path(args.work_dir), Path(args.out)
+    name = f"unlabeled-{args.unlabeled or 'all'}" + ("" if args.init == "pretrained" else f"-from-classifier-lr{args.learning_rate:g}")
+    out = root / name
     out.mkdir(parents=True, exist_ok=True)
     report = {"command": "python bench/distill.py " + " ".join(sys.argv[1:]),
               "machine": f"{precision.cpu_description()} ({precision.cpu_flags()})"}
@@ -54,19 +59,22 @@ def main():
     seen = set(train["document"]) | set(validation["document"])
     pool = [t for t in corpus["text"] if t not in seen]
     rng = np.random.default_rng(args.seed)
-    unlabeled = [pool[i] for i in rng.choice(len(pool), size=min(args.unlabeled, len(pool)), replace=False)]
+    chosen = np.sort(rng.choice(len(pool), size=min(args.unlabeled or len(pool), len(pool)), replace=False))
+    unlabeled = [pool[i] for i in chosen]
     report["unlabeled_pool"], report["unlabeled_used"] = len(pool), len(unlabeled)
 
-    teacher_file = out / "teacher.npz"
+    # The teachers label the whole pool once (outputs/distill/teacher-pool.npz); each run takes its sample from it.
+    teacher_file = root / "teacher-pool.npz"
     if not teacher_file.exists():
         start = time.perf_counter()
         tfidf = train_nsmc.tfidf_teacher().fit(train["document"], train["label"])
         albert = work / "nsmc" / "model"
-        np.savez(teacher_file, tfidf_val=tfidf.predict_proba(validation["document"]), tfidf_unl=tfidf.predict_proba(unlabeled),
+        np.savez(teacher_file, tfidf_val=tfidf.predict_proba(validation["document"]), tfidf_unl=tfidf.predict_proba(pool),
                  albert_val=train_nsmc.predict_proba(albert, validation["document"]),
-                 albert_unl=train_nsmc.predict_proba(albert, unlabeled))
+                 albert_unl=train_nsmc.predict_proba(albert, pool))
         report["teacher_seconds"] = round(time.perf_counter() - start, 1)
-    t = np.load(teacher_file)
+    t = dict(np.load(teacher_file))
+    t["tfidf_unl"], t["albert_unl"] = t["tfidf_unl"][chosen], t["albert_unl"][chosen]
     val_acc = {round(float(w), 1): float(((w * t["tfidf_val"] + (1 - w) * t["albert_val"]).argmax(1) == y_val).mean())
                for w in np.linspace(0, 1, 11)}
     best_w = max(val_acc, key=val_acc.get)
@@ -77,14 +85,15 @@ def main():
     train_nsmc.write_soft_targets(targets, unlabeled, best_w * t["tfidf_unl"] + (1 - best_w) * t["albert_unl"])
 
     metrics = train_nsmc.finetune(
-        train_nsmc.FinetuneConfig(model_path=str(work / "pretrained"), soft_targets=str(targets), quiet=True),
+        train_nsmc.FinetuneConfig(model_path=str(work / ("pretrained" if args.init == "pretrained" else "nsmc/model")),
+                                  soft_targets=str(targets), quiet=True),
         train_nsmc.training_arguments(output_dir=str(out / "student"), num_train_epochs=args.epochs,
-                                      learning_rate=args.learning_rate, seed=args.seed))
+                                      learning_rate=args.learning_rate, seed=args.seed, eval_steps=args.eval_steps))
     report.update({f"student_{k}": metrics[k] for k in ("validation_accuracy", "test_accuracy", "test_f1")})
     report.update({k: metrics[k] for k in ("steps", "precision", "train_minutes", "train_reviews_per_second")})
     results = REPO / "bench" / "results"
     results.mkdir(exist_ok=True)
-    (results / f"distill-{args.unlabeled}.json").write_text(json.dumps(report, indent=2))
+    (results / f"distill-{name.removeprefix('unlabeled-')}.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
 
 

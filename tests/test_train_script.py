@@ -105,7 +105,7 @@ def test_every_shipped_folder_is_small_loads_offline_and_is_used_by_a_notebook(m
 
 
 @pytest.mark.slow
-def test_distillation_trains_on_gold_and_teacher_labelled_reviews(tmp_path, forced_precision, monkeypatch):
+def test_distillation_trains_on_gold_and_teacher_labelled_reviews(tmp_path, forced_precision, monkeypatch, capsys):
     """`soft_targets`: unlabelled reviews with a teacher's probabilities join NSMC train; the loss is cross-entropy
     against those probabilities (gold labels as one-hot)."""
     import numpy as np
@@ -148,4 +148,6 @@ def test_distillation_trains_on_gold_and_teacher_labelled_reviews(tmp_path, forc
                                   precision=forced_precision, soft_targets=str(targets), quiet=True),
         train_nsmc.training_arguments(output_dir=str(tmp_path / "run"), per_device_train_batch_size=16, eval_steps=3))
     assert metrics["steps"] == 6  # (64 gold + 32 teacher-labelled) / 16
+    printed = capsys.readouterr()
+    assert "'loss'" not in printed.out + printed.err, "quiet=True must not print the Trainer's log dicts"
     assert 0 <= metrics["test_accuracy"] <= 1 and metrics["test_reviews"] == 32
