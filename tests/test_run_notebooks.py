@@ -43,6 +43,8 @@ def test_clean_strips_machine_state_and_keeps_the_lesson():
         nbformat.v4.new_output("stream", name="stderr", text=f"{repo}/.venv/lib/python3.11/site-packages/accelerate/state.py:279: Warn\n"),
         nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {}, "text/plain": "Map: 0%"}),
         nbformat.v4.new_output("stream", name="stdout", text=f"\x1b[1mModel\x1b[0m saved to {repo}/outputs/model\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="I0000 00:00:1796015419.794578    3933 port.cc:153] oneDNN custom "
+                               "operations are on. You may see slightly different numerical results.\n"),
     ]
     notebook.cells = [cell]
     run_notebooks.clean(notebook)

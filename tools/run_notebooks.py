@@ -73,15 +73,17 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 
 # C++ log lines of TensorFlow/JAX GPU builds on a CPU-only machine ("Could not find cuda drivers", "failed call to cuInit").
 NO_GPU_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-                          r"|[IWE]\d{4} [\d:. ]+\d+ (cudart_stub|cuda_platform|cuda_executor|cuda_diagnostics)\.cc:\d+\])")
+                          r"|[IWE]\d{4} [\d:. ]+\d+ (cudart_stub|cuda_platform|cuda_executor|cuda_diagnostics)\.cc:\d+\]"
+                          # TensorFlow's note on CPUs where it uses oneDNN (AVX-512 machines), also C++ logging at import
+                          r"|I\d{4} [\d:. ]+\d+ port\.cc:\d+\] oneDNN custom operations are on)")
 
 
 def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Removes what describes the machine and the run rather than the lesson, in place: widget state and the progress
     bars drawn as widgets (their text fallback is frozen at 0%), papermill's timings and paths, ANSI colour codes,
     this checkout's absolute path (and its virtual environment's) in printed text, and the CUDA-driver messages that
-    TensorFlow's and JAX's GPU builds print on a machine without a GPU (C++ logging at import, before any Python-level
-    setting such as TF_CPP_MIN_LOG_LEVEL can apply)."""
+    TensorFlow's and JAX's GPU builds print on a machine without a GPU, and TensorFlow's oneDNN note on AVX-512 CPUs
+    (C++ logging at import, before any Python-level setting such as TF_CPP_MIN_LOG_LEVEL can apply)."""
     site_packages = re.compile(re.escape(str(REPO)) + r"/\.venv/lib/python[0-9.]+/site-packages/")
     repo_path = re.compile(re.escape(str(REPO)) + r"/?")
 
