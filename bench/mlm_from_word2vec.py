@@ -39,7 +39,6 @@ def main():
     args = parser.parse_args()
 
     import numpy as np
-    import torch
     from transformers import (AlbertForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer,
                               TrainingArguments)
     from transformers.trainer_utils import get_last_checkpoint
@@ -63,19 +62,19 @@ def main():
 
     # The plateau: cross-entropy of predicting every masked token by its corpus frequency.
     counts = Counter()
-    for ids, special in zip(train.select(range(100_000))["input_ids"], train.select(range(100_000))["special_tokens_mask"]):
+    sample = train.select(range(100_000))
+    for ids, special in zip(sample["input_ids"], sample["special_tokens_mask"]):
         counts.update(i for i, s in zip(ids, special) if not s)
     freq = np.array(list(counts.values()), dtype=float) / sum(counts.values())
     unigram_loss = float(-(freq * np.log(freq)).sum())
 
     model = AlbertForMaskedLM.from_pretrained(args.model)
-    chosen = precision.choose(args.precision, "cpu", None, None) if args.precision != "auto" else None
-    if chosen is None:  # auto: measure one training step at each precision on a real batch (precision.py's rule)
-        collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=args.mask_probability)
-        rows = train.sort("length").select(range(train.num_rows // 2, train.num_rows // 2 + args.batch_size))
-        batch = collate(rows.select_columns(["input_ids", "token_type_ids", "attention_mask"]).to_list())
-        chosen = precision.choose("auto", "cpu", None,
-                                  precision.torch_train_step(lambda: AlbertForMaskedLM.from_pretrained(args.model), batch, "cpu"))
+    # precision.py's rule: a requested precision as is; "auto" times training steps of both on a real batch
+    collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=args.mask_probability)
+    rows = train.sort("length").select(range(train.num_rows // 2, train.num_rows // 2 + args.batch_size))
+    batch = collate(rows.select_columns(["input_ids", "token_type_ids", "attention_mask"]).to_list())
+    chosen = precision.choose(args.precision, "cpu", None,
+                              precision.torch_train_step(lambda: AlbertForMaskedLM.from_pretrained(args.model), batch, "cpu"))
     print("precision:", chosen.precision, chosen.reason, flush=True)
     training_args = TrainingArguments(
         output_dir=str(out), max_steps=args.max_steps, per_device_train_batch_size=args.batch_size,
@@ -86,7 +85,7 @@ def main():
         **precision.trainer_flags(chosen.precision),
     )
     trainer = Trainer(model=model, args=training_args, train_dataset=train, eval_dataset=held_out,
-                      data_collator=DataCollatorForLanguageModeling(tokenizer, mlm_probability=args.mask_probability))
+                      data_collator=collate)
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     result = trainer.train(resume_from_checkpoint=last)
     final = trainer.evaluate()
