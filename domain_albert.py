@@ -175,3 +175,94 @@ def build_albert(tokenizer, size: AlbertSize = AlbertSize(), embeddings: np.ndar
 def count_parameters(model) -> int:
     """Parameters stored once (ALBERT's shared layer and tied embeddings count once)."""
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+
+
+@dataclass
+class MlmSettings:
+    """The masked-language-model stage on top of the word2vec start (the shipped recipe's settings)."""
+
+    max_steps: int = 3000
+    batch_size: int = 128
+    learning_rate: float = 5e-4
+    warmup: float = 0.06  # share of the steps
+    mask_probability: float = 0.15
+    max_length: int = 128
+    held_out: int = 2000  # corpus reviews kept out of training for the evaluation loss
+    eval_steps: int = 500
+    save_steps: int = 250  # checkpoints to resume from
+    precision: str = "auto"
+    seed: int = 42
+
+
+def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings()) -> dict:
+    """
+    Trains `model_dir` (an ALBERT folder, e.g. `build_albert`'s with word2vec embeddings) as a masked language model
+    on `corpus` (a `datasets.Dataset` with a `text` column, e.g. `kbalbert_data.load_corpus`) and saves it to
+    `<output_dir>/model`. Resumes from the last checkpoint in `output_dir`.
+
+    Each training row is ONE review (no packing; at 15 tokens per review, packed rows mix unrelated reviews), 15% of
+    its tokens masked by transformers' `DataCollatorForLanguageModeling`, batches grouped by length. From the word2vec
+    start this loss falls well below the unigram plateau within a few hundred steps; from random embeddings it does
+    not (bench/README.md).
+
+    Returns a report: precision, steps, minutes, the held-out loss history and `unigram_loss` (the loss of always
+    answering the token frequencies, the plateau to get below).
+    """
+    import math
+    from collections import Counter
+    from pathlib import Path
+
+    from transformers import AlbertForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer, TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
+
+    import precision
+    import tokenization_kbalbert
+
+    s, out = settings, Path(output_dir)
+    if corpus.num_rows <= s.held_out + s.batch_size:
+        raise ValueError(f"The corpus has {corpus.num_rows} documents; the MLM stage needs more than held_out + "
+                         f"batch_size = {s.held_out + s.batch_size}. Use a larger corpus or smaller settings.")
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+
+    def encode(batch):
+        encoded = tokenizer(batch["text"], truncation=True, max_length=s.max_length, return_special_tokens_mask=True)
+        encoded["length"] = [len(ids) for ids in encoded["input_ids"]]
+        return encoded
+
+    corpus = corpus.shuffle(seed=s.seed)
+    held_out = corpus.select(range(s.held_out)).map(encode, batched=True, remove_columns=["text"])
+    train = corpus.select(range(s.held_out, corpus.num_rows)).map(encode, batched=True, remove_columns=["text"])
+
+    counts = Counter()  # the plateau: predicting every masked token by its frequency
+    sample = train.select(range(min(100_000, train.num_rows)))
+    for ids, special in zip(sample["input_ids"], sample["special_tokens_mask"]):
+        counts.update(i for i, flag in zip(ids, special) if not flag)
+    freq = np.array(list(counts.values()), dtype=float) / sum(counts.values())
+    unigram_loss = float(-(freq * np.log(freq)).sum())
+
+    collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=s.mask_probability)
+    middle = train.sort("length").select(range(train.num_rows // 2 - s.batch_size // 2, train.num_rows // 2 + s.batch_size // 2))
+    batch = collate(middle.select_columns(["input_ids", "token_type_ids", "attention_mask"]).to_list())
+    chosen = precision.choose(s.precision, "cpu", None, precision.torch_train_step(
+        lambda: AlbertForMaskedLM.from_pretrained(str(model_dir)), batch, "cpu"))
+    args = TrainingArguments(
+        output_dir=str(out), max_steps=s.max_steps, per_device_train_batch_size=s.batch_size,
+        per_device_eval_batch_size=128, learning_rate=s.learning_rate, warmup_steps=s.warmup, weight_decay=0.01,
+        lr_scheduler_type="linear", train_sampling_strategy="group_by_length", length_column_name="length",
+        eval_strategy="steps", eval_steps=s.eval_steps, save_strategy="steps", save_steps=s.save_steps,
+        save_total_limit=1, logging_steps=50, report_to="none", seed=s.seed, use_cpu=True, disable_tqdm=True,
+        **precision.trainer_flags(chosen.precision),
+    )
+    trainer = Trainer(model=AlbertForMaskedLM.from_pretrained(str(model_dir)), args=args, train_dataset=train,
+                      eval_dataset=held_out, data_collator=collate)
+    last = get_last_checkpoint(str(out)) if out.is_dir() else None
+    result = trainer.train(resume_from_checkpoint=last)
+    final = trainer.evaluate()
+    trainer.model.save_pretrained(str(out / "model"))
+    tokenization_kbalbert.save_tokenizer(tokenizer, out / "model")
+    history = [{"step": e["step"], "eval_loss": round(e["eval_loss"], 4)}
+               for e in trainer.state.log_history if "eval_loss" in e]
+    return {"precision": chosen.precision, "precision_reason": chosen.reason, "steps": trainer.state.global_step,
+            "resumed_from": last, "train_minutes_this_run": round(result.metrics["train_runtime"] / 60, 1),
+            "unigram_loss": round(unigram_loss, 3), "final_eval_loss": round(final["eval_loss"], 4),
+            "final_eval_perplexity": round(math.exp(final["eval_loss"]), 1), "eval_history": history}

@@ -143,6 +143,32 @@ def predict_proba(model_dir, texts, batch_size: int = 256, max_length: int = 128
     return probs
 
 
+def unlabeled_reviews(corpus_texts, seen, size: int | None, seed: int = 42) -> list[str]:
+    """A seeded sample of `size` corpus reviews (None or 0: all) that are not in `seen` (the NSMC reviews the models
+    train and validate on), in corpus order: the unlabelled pool that a teacher labels."""
+    seen = set(seen)
+    pool = [t for t in corpus_texts if t not in seen]
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(pool), size=min(size or len(pool), len(pool)), replace=False))
+    return [pool[i] for i in chosen]
+
+
+def ensemble_teacher(train, validation, classifier_dir, texts) -> tuple[np.ndarray, dict]:
+    """
+    The distillation teacher: `tfidf_teacher` fitted on `train` and the fine-tuned ALBERT in `classifier_dir`,
+    averaged as w * TF-IDF + (1 - w) * ALBERT with w (0, 0.1, ..., 1) chosen on `validation`. Both models learn from
+    NSMC train only. Returns the teacher's probabilities for `texts` and the validation accuracies it chose from.
+    """
+    y_val = np.array(validation["label"])
+    tfidf = tfidf_teacher().fit(train["document"], train["label"])
+    tfidf_val, albert_val = tfidf.predict_proba(validation["document"]), predict_proba(classifier_dir, validation["document"])
+    accuracy = {round(float(w), 1): float(((w * tfidf_val + (1 - w) * albert_val).argmax(1) == y_val).mean())
+                for w in np.linspace(0, 1, 11)}
+    w = max(accuracy, key=accuracy.get)
+    probs = w * tfidf.predict_proba(texts) + (1 - w) * predict_proba(classifier_dir, texts)
+    return probs, {"tfidf_lr": accuracy[1.0], "albert": accuracy[0.0], f"ensemble(w_tfidf={w})": accuracy[w]}
+
+
 def write_soft_targets(path, texts, probs) -> None:
     """The `soft_targets` file: one {"document", "probs"} line per unlabelled review."""
     with open(path, "w", encoding="utf-8") as f:
@@ -343,6 +369,41 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
         (out / "metrics.json").write_text(json.dumps({**metrics, "config": dataclasses.asdict(config),
                                                       "training_arguments": training}, indent=2))
     return metrics
+
+
+def distill(classifier_dir, corpus_texts, output_dir, unlabeled: int | None = 200_000, init: str | None = None,
+            learning_rate: float = 1e-4, epochs: float = 1.0, batch_size: int = 64, eval_steps: int = 500,
+            nsmc_dir: str | None = None,
+            train_size: int | None = None, test_size: int | None = None, precision: str = "auto",
+            seed: int = 42) -> dict:
+    """
+    Born-again distillation over unlabelled reviews: the student (`init`, default the fine-tuned `classifier_dir`
+    itself) trains `epochs` on NSMC train (gold labels) plus `unlabeled` corpus reviews that are not in NSMC train,
+    labelled with `ensemble_teacher`'s probabilities (TF-IDF + the ALBERT in `classifier_dir`). Best checkpoint by
+    validation accuracy, scored once on test, saved to `<output_dir>/model` with `metrics.json` (as `finetune`).
+    The teacher's labels are written first (`<output_dir>/soft_targets.jsonl`) and reused, and training resumes from
+    its last checkpoint, so an interrupted run picks up where it was. At inference the student is the ALBERT alone.
+    """
+    import kbalbert_data
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    targets, teacher_file = out / "soft_targets.jsonl", out / "teacher.json"
+    if not teacher_file.exists():
+        splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(nsmc_dir), 5000, seed, train_size, test_size)
+        seen = list(splits["train"]["document"]) + list(splits["validation"]["document"])
+        texts = unlabeled_reviews(corpus_texts, seen, unlabeled, seed)
+        probs, accuracy = ensemble_teacher(splits["train"], splits["validation"], classifier_dir, texts)
+        write_soft_targets(targets, texts, probs)
+        teacher_file.write_text(json.dumps({"unlabeled": len(texts), "validation_accuracy": accuracy}, indent=2))
+    teacher = json.loads(teacher_file.read_text())
+    metrics = finetune(
+        FinetuneConfig(model_path=str(init or classifier_dir), nsmc_dir=nsmc_dir, train_size=train_size,
+                       test_size=test_size, precision=precision, soft_targets=str(targets), quiet=True),
+        training_arguments(output_dir=str(out), num_train_epochs=epochs, per_device_train_batch_size=batch_size,
+                           learning_rate=learning_rate, seed=seed, eval_steps=eval_steps),
+    )
+    return {"unlabeled": teacher["unlabeled"], "teacher_validation_accuracy": teacher["validation_accuracy"], **metrics}
 
 
 def parse_args(argv: list[str] | None = None):

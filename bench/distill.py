@@ -17,10 +17,7 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
-
-import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -45,55 +42,21 @@ def main():
     import precision
     import train_nsmc
 
-    work, root = Path(args.work_dir), Path(args.out)
-    name = f"unlabeled-{args.unlabeled or 'all'}" + ("" if args.init == "pretrained" else f"-from-classifier-lr{args.learning_rate:g}")
-    out = root / name
-    out.mkdir(parents=True, exist_ok=True)
+    work = Path(args.work_dir)
+    name = f"{args.unlabeled or 'all'}" + ("" if args.init == "pretrained" else f"-from-classifier-lr{args.learning_rate:g}")
+    corpus = kbalbert_data.load_corpus(os.environ["CORPUS_PATH"])["text"]
+    metrics = train_nsmc.distill(
+        work / "nsmc" / "model", corpus, Path(args.out) / f"unlabeled-{name}", unlabeled=args.unlabeled,
+        init=str(work / "pretrained") if args.init == "pretrained" else None, learning_rate=args.learning_rate,
+        epochs=args.epochs, eval_steps=args.eval_steps, seed=args.seed)
     report = {"command": "python bench/distill.py " + " ".join(sys.argv[1:]),
-              "machine": f"{precision.cpu_description()} ({precision.cpu_flags()})"}
-    splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), 5000, args.seed)
-    train, validation = splits["train"], splits["validation"]
-    y_val = np.array(validation["label"])
-
-    corpus = kbalbert_data.load_corpus(os.environ["CORPUS_PATH"])
-    seen = set(train["document"]) | set(validation["document"])
-    pool = [t for t in corpus["text"] if t not in seen]
-    rng = np.random.default_rng(args.seed)
-    chosen = np.sort(rng.choice(len(pool), size=min(args.unlabeled or len(pool), len(pool)), replace=False))
-    unlabeled = [pool[i] for i in chosen]
-    report["unlabeled_pool"], report["unlabeled_used"] = len(pool), len(unlabeled)
-
-    # The teachers label the whole pool once (outputs/distill/teacher-pool.npz); each run takes its sample from it.
-    teacher_file = root / "teacher-pool.npz"
-    if not teacher_file.exists():
-        start = time.perf_counter()
-        tfidf = train_nsmc.tfidf_teacher().fit(train["document"], train["label"])
-        albert = work / "nsmc" / "model"
-        np.savez(teacher_file, tfidf_val=tfidf.predict_proba(validation["document"]), tfidf_unl=tfidf.predict_proba(pool),
-                 albert_val=train_nsmc.predict_proba(albert, validation["document"]),
-                 albert_unl=train_nsmc.predict_proba(albert, pool))
-        report["teacher_seconds"] = round(time.perf_counter() - start, 1)
-    t = dict(np.load(teacher_file))
-    t["tfidf_unl"], t["albert_unl"] = t["tfidf_unl"][chosen], t["albert_unl"][chosen]
-    val_acc = {round(float(w), 1): float(((w * t["tfidf_val"] + (1 - w) * t["albert_val"]).argmax(1) == y_val).mean())
-               for w in np.linspace(0, 1, 11)}
-    best_w = max(val_acc, key=val_acc.get)
-    report["teacher_validation_accuracy"] = {"tfidf_lr": val_acc[1.0], "albert": val_acc[0.0],
-                                             f"ensemble(w_tfidf={best_w})": val_acc[best_w]}
-    print(json.dumps(report, indent=2), flush=True)
-    targets = out / "soft_targets.jsonl"
-    train_nsmc.write_soft_targets(targets, unlabeled, best_w * t["tfidf_unl"] + (1 - best_w) * t["albert_unl"])
-
-    metrics = train_nsmc.finetune(
-        train_nsmc.FinetuneConfig(model_path=str(work / ("pretrained" if args.init == "pretrained" else "nsmc/model")),
-                                  soft_targets=str(targets), quiet=True),
-        train_nsmc.training_arguments(output_dir=str(out / "student"), num_train_epochs=args.epochs,
-                                      learning_rate=args.learning_rate, seed=args.seed, eval_steps=args.eval_steps))
-    report.update({f"student_{k}": metrics[k] for k in ("validation_accuracy", "test_accuracy", "test_f1")})
-    report.update({k: metrics[k] for k in ("steps", "precision", "train_minutes", "train_reviews_per_second")})
+              "machine": f"{precision.cpu_description()} ({precision.cpu_flags()})",
+              "unlabeled_used": metrics["unlabeled"], "teacher_validation_accuracy": metrics["teacher_validation_accuracy"],
+              **{f"student_{k}": metrics[k] for k in ("validation_accuracy", "test_accuracy", "test_f1")},
+              **{k: metrics[k] for k in ("steps", "precision", "train_minutes", "train_reviews_per_second")}}
     results = REPO / "bench" / "results"
     results.mkdir(exist_ok=True)
-    (results / f"distill-{name.removeprefix('unlabeled-')}.json").write_text(json.dumps(report, indent=2))
+    (results / f"distill-{name}.json").write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
 
 

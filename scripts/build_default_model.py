@@ -1,16 +1,23 @@
 """The recipe of the shipped default model, as one command that resumes where it stopped:
 
-    python scripts/build_default_model.py                  # ~30 min on 2 CPU cores; everything under outputs/default-model/
+    python scripts/build_default_model.py                  # ~1.5 h on 2 CPU cores; everything under outputs/default-model/
     python scripts/build_default_model.py --export-to assets   # the same, then copies the two folders into assets/
 
-Stages (each is skipped when its output already exists, so an interrupted run picks up where it was):
+Stages (each is skipped when its output already exists, and the training stages resume from their last checkpoint, so
+an interrupted run picks up where it was):
   1. tokenizer/      WordPiece vocabulary trained on the unlabelled review corpus (domain_albert.train_wordpiece)
   2. word2vec.npy    skip-gram vectors of the WordPiece tokens over the same corpus (domain_albert.word2vec_vectors)
-  3. pretrained/     a small ALBERT whose word embeddings are those vectors (domain_albert.build_albert)
-  4. nsmc/           fine-tuned on NSMC train minus a 5,000-review validation split (train_nsmc.finetune, which resumes
-                     from its last checkpoint), the best validation checkpoint scored once on NSMC test
+  3. start/          a small ALBERT whose word embeddings are those vectors (domain_albert.build_albert)
+  4. mlm/model/      masked-language-model training of that ALBERT on the corpus, one review per row
+                     (domain_albert.train_mlm; `--mlm-steps 0` skips it): the pretrained model that is shipped
+  5. nsmc/           fine-tuned on NSMC train minus a 5,000-review validation split (train_nsmc.finetune), the best
+                     validation checkpoint scored once on NSMC test
+  6. distilled/      born-again distillation (train_nsmc.distill): the classifier trains once more on NSMC train plus
+                     unlabelled corpus reviews labelled by a teacher (TF-IDF + the classifier of stage 5, both trained on
+                     NSMC train only); `--distill-unlabeled 0` skips it. The shipped classifier is this student.
 
-Only the corpus and NSMC train are read before stage 4's single test evaluation. The corpus holds no NSMC test review.
+Only the corpus and NSMC train are read before the test evaluations (one per classifier). Decisions (the teacher's
+weight, the best checkpoint) are made on the validation split. The corpus holds no NSMC test review.
 """
 
 from __future__ import annotations
@@ -49,6 +56,11 @@ class RecipeConfig:
     epochs: float = 1.0
     batch_size: int = 64
     learning_rate: float = 3e-4
+    mlm_steps: int = 3000  # 0: no MLM stage (the word2vec start is fine-tuned directly)
+    mlm_batch_size: int = 128
+    mlm_learning_rate: float = 5e-4
+    distill_unlabeled: int = 200_000  # 0: no distillation stage
+    distill_learning_rate: float = 1e-4
     precision: str = "auto"
     seed: int = 42
 
@@ -74,11 +86,11 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
     """README.md model cards for both folders, from the recipe log (what ran, where, how long, what it scored)."""
     from model_cards import model_card
 
-    config, tuned = log["config"], log["finetune"]
-    minutes = sum(log[s]["seconds"] for s in ("tokenizer", "word2vec", "pretrained", "finetune")) / 60
-    run = json.loads((classifier.parent / "metrics.json").read_text())
+    config = log["config"]
+    stages = [s for s in ("tokenizer", "word2vec", "start", "mlm", "finetune", "distill") if s in log]
+    minutes = sum(log[s]["seconds"] for s in stages) / 60
     recipe = (f"`{command(RecipeConfig(**config))}` (scripts/build_default_model.py; {minutes:.0f} minutes in all on "
-              f"{log['machine']})")
+              f"{log['machine']}; stages: " + ", ".join(f"{s} {log[s]['seconds'] / 60:.1f} min" for s in stages) + ")")
     shared = {
         "Recipe": recipe,
         "Corpus": f"{log['tokenizer']['documents']:,} unlabelled movie reviews (NSMC's raw crawl minus every NSMC test "
@@ -86,38 +98,61 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
         "Vocabulary": f"WordPiece, {log['tokenizer']['vocab_size']:,} tokens (🤗 Tokenizers WordPieceTrainer: NFC, "
                       f"whitespace split, min_frequency {config['min_frequency']}, limit_alphabet "
                       f"{config['limit_alphabet']}), {log['tokenizer']['seconds']:.0f} s",
-        "Word embeddings": f"word2vec skip-gram (gensim) over the corpus as WordPiece tokens: dim {config['w2v_dim']}, "
-                           f"window {config['w2v_window']}, {config['w2v_epochs']} epochs, "
+        "Word embeddings": f"initialised from word2vec skip-gram (gensim) over the corpus as WordPiece tokens: dim "
+                           f"{config['w2v_dim']}, window {config['w2v_window']}, {config['w2v_epochs']} epochs, "
                            f"{log['word2vec']['tokens']:,} tokens, {log['word2vec']['seconds']:.0f} s; each vector "
                            "rescaled to std 0.05",
         "Model": f"ALBERT, embedding 128, hidden {config['hidden_size']}, {config['num_layers']} passes through one "
-                 f"shared layer, dropout {config['dropout']}; {log['pretrained']['parameters']:,} parameters. No "
-                 "masked-language-model training: only the word embeddings are learned from the corpus, the rest is "
-                 "freshly initialised (seed 42) and learned during fine-tuning",
+                 f"shared layer, dropout {config['dropout']}; {log['start']['parameters']:,} parameters",
     }
+    if "mlm" in log:
+        mlm = log["mlm"]
+        shared["Pretraining"] = (
+            f"masked language model on the corpus from the word2vec start: {mlm['steps']:,} steps of "
+            f"{config['mlm_batch_size']} reviews (one review per row, 15% of tokens masked), lr "
+            f"{config['mlm_learning_rate']}, precision {mlm['precision']}; held-out loss {mlm['final_eval_loss']:.2f} "
+            f"(perplexity {mlm['final_eval_perplexity']:.0f}) against {mlm['unigram_loss']:.2f} for token frequencies "
+            "alone")
+    else:
+        shared["Pretraining"] = ("none: only the word embeddings are learned from the corpus, the rest is freshly "
+                                 "initialised (seed 42) and learned during fine-tuning")
     usage_base = ("from transformers import AutoModel, AutoTokenizer\n"
                   f"tokenizer = AutoTokenizer.from_pretrained(\"assets/{PRETRAINED_NAME}\")\n"
                   f"model = AutoModel.from_pretrained(\"assets/{PRETRAINED_NAME}\")")
-    model_card(PRETRAINED_NAME, "A small Korean ALBERT for movie reviews with a domain WordPiece vocabulary and word2vec "
-               "word embeddings, the starting point that this repository fine-tunes on NSMC.",
-               shared, usage=usage_base, pipeline_tag="feature-extraction",
+    model_card(PRETRAINED_NAME, "A small Korean ALBERT for movie reviews: a domain WordPiece vocabulary, word2vec "
+               "word embeddings and a short masked-language-model training on the review corpus, the starting point "
+               "that this repository fine-tunes on NSMC.",
+               shared, usage=usage_base, pipeline_tag="fill-mask" if "mlm" in log else "feature-extraction",
                tags=["albert", "korean", "wordpiece", "word2vec"]).save(pretrained / "README.md")
+
+    def training(name: str, what: str) -> str:
+        stage = log[name]
+        return (f"{what}, {config['epochs']:g} epoch, batch {config['batch_size']}, lr "
+                f"{config['learning_rate'] if name == 'finetune' else config['distill_learning_rate']}, "
+                f"{stage['steps']:,} steps, precision {stage['precision']}, {stage['train_minutes']:.1f} minutes of "
+                f"training ({stage['train_reviews_per_second']:.0f} reviews/s); best checkpoint by validation "
+                f"accuracy ({stage['validation_accuracy']:.4f}); NSMC test {stage['test_accuracy']:.4f}")
+
     facts = dict(shared)
-    facts["Fine-tuning"] = (f"NSMC train minus 5,000 validation reviews, {config['epochs']:g} epoch, batch "
-                            f"{config['batch_size']}, lr {config['learning_rate']}, {tuned['steps']:,} steps, "
-                            f"precision {tuned['precision']}, {run['train_minutes']:.1f} minutes of training "
-                            f"({run['train_reviews_per_second']:.0f} reviews/s; {tuned['seconds'] / 60:.1f} with "
-                            "tokenisation and evaluation); best checkpoint by validation accuracy "
-                            f"({tuned['validation_accuracy']:.4f})")
-    facts["NSMC test"] = (f"{tuned['test_reviews']:,} reviews, scored once: accuracy {tuned['test_accuracy']:.4f}, "
-                          f"macro F1 {tuned['test_f1']:.4f}")
+    facts["Fine-tuning"] = training("finetune", "NSMC train minus 5,000 validation reviews")
+    final = log["finetune"]
+    if "distill" in log:
+        final = log["distill"]
+        teacher = ", ".join(f"{k} {v:.4f}" for k, v in final["teacher_validation_accuracy"].items())
+        facts["Distillation"] = training(
+            "distill", f"born-again: the fine-tuned classifier trained again on NSMC train (gold labels) plus "
+            f"{final['unlabeled']:,} unlabelled corpus reviews (not in NSMC) labelled by a teacher, the probability "
+            f"average of TF-IDF char 2-5-grams + logistic regression and the fine-tuned classifier above, both trained "
+            f"on NSMC train only, weight chosen on validation (validation accuracy: {teacher})")
+    facts["NSMC test"] = (f"{final['test_reviews']:,} reviews: accuracy {final['test_accuracy']:.4f}, macro F1 "
+                          f"{final['test_f1']:.4f}")
     facts["Labels"] = "0 = 부정 (negative), 1 = 긍정 (positive)"
-    facts["At inference"] = "the ALBERT alone (no other model in the loop)"
+    facts["At inference"] = "the ALBERT alone (no other model in the loop; the TF-IDF model only labelled training data)"
     usage = ("from transformers import pipeline\n"
              f"classifier = pipeline(\"text-classification\", model=\"assets/{CLASSIFIER_NAME}\")\n"
              "classifier(\"배우들 연기가 정말 좋았다\")")
     model_card(CLASSIFIER_NAME, f"`{PRETRAINED_NAME}` fine-tuned on NSMC (Korean movie-review sentiment).", facts,
-               usage=usage, accuracy=tuned["test_accuracy"], f1=tuned["test_f1"],
+               usage=usage, accuracy=final["test_accuracy"], f1=final["test_f1"],
                tags=["albert", "korean", "wordpiece", "sentiment-analysis", "nsmc"]).save(classifier / "README.md")
 
 
@@ -166,19 +201,36 @@ def run(config: RecipeConfig) -> dict:
         stage("word2vec", report["seconds"], tokens=report["tokens"], vocabulary_covered=round(report["covered"], 4))
     vectors = np.load(vectors_file)
 
-    pretrained = work / "pretrained"
-    if not (pretrained / "model.safetensors").exists():
+    start_dir = work / "start"
+    if not (start_dir / "model.safetensors").exists():
         start = time.perf_counter()
         size = domain_albert.AlbertSize(embedding_size=config.w2v_dim, hidden_size=config.hidden_size,
                                         num_layers=config.num_layers, num_heads=max(1, config.hidden_size // 64),
                                         intermediate_size=4 * config.hidden_size, dropout=config.dropout)
         model = domain_albert.build_albert(tokenizer, size, embeddings=vectors, seed=config.seed)
-        model.save_pretrained(str(pretrained))
-        tokenization_kbalbert.save_tokenizer(tokenizer, pretrained)
-        stage("pretrained", time.perf_counter() - start, parameters=domain_albert.count_parameters(model))
+        model.save_pretrained(str(start_dir))
+        tokenization_kbalbert.save_tokenizer(tokenizer, start_dir)
+        stage("start", time.perf_counter() - start, parameters=domain_albert.count_parameters(model))
 
-    metrics_file = work / "nsmc" / "metrics.json"
-    if not metrics_file.exists():
+    pretrained = start_dir
+    if config.mlm_steps:
+        pretrained = work / "mlm" / "model"
+        if not (pretrained / "model.safetensors").exists():
+            start = time.perf_counter()
+            corpus_rows = kbalbert_data.load_corpus(config.corpus_path, min_chars=2)
+            if config.max_docs:
+                corpus_rows = corpus_rows.select(range(min(config.max_docs, corpus_rows.num_rows)))
+            report = domain_albert.train_mlm(start_dir, corpus_rows,
+                                             work / "mlm", domain_albert.MlmSettings(
+                                                 max_steps=config.mlm_steps, batch_size=config.mlm_batch_size,
+                                                 learning_rate=config.mlm_learning_rate, precision=config.precision,
+                                                 seed=config.seed))
+            stage("mlm", time.perf_counter() - start, **report)
+
+    summary = ("precision", "steps", "train_minutes", "train_reviews_per_second", "validation_accuracy",
+               "test_accuracy", "test_f1", "test_reviews")
+    classifier = work / "nsmc" / "model"
+    if not (work / "nsmc" / "metrics.json").exists():
         start = time.perf_counter()
         metrics = train_nsmc.finetune(
             train_nsmc.FinetuneConfig(model_path=str(pretrained), nsmc_dir=config.nsmc_dir, train_size=config.train_size,
@@ -187,19 +239,33 @@ def run(config: RecipeConfig) -> dict:
                                           per_device_train_batch_size=config.batch_size,
                                           learning_rate=config.learning_rate, seed=config.seed),
         )
-        stage("finetune", time.perf_counter() - start, **{k: metrics[k] for k in (
-            "precision", "steps", "train_loss", "validation_accuracy", "test_accuracy", "test_f1", "test_reviews")})
+        stage("finetune", time.perf_counter() - start, **{k: metrics[k] for k in summary})
+
+    if config.distill_unlabeled:
+        if not (work / "distilled" / "metrics.json").exists():
+            start = time.perf_counter()
+            metrics = train_nsmc.distill(
+                classifier, texts(), work / "distilled",
+                unlabeled=config.distill_unlabeled, learning_rate=config.distill_learning_rate, epochs=config.epochs,
+                batch_size=config.batch_size,
+                nsmc_dir=config.nsmc_dir, train_size=config.train_size, test_size=config.test_size,
+                precision=config.precision, seed=config.seed)
+            stage("distill", time.perf_counter() - start, unlabeled=metrics["unlabeled"],
+                  teacher_validation_accuracy=metrics["teacher_validation_accuracy"],
+                  **{k: metrics[k] for k in summary})
+        classifier = work / "distilled" / "model"
+
     recorded = asdict(config)
     for key in ("corpus_path", "nsmc_dir"):  # where the data was, relative to the repository (no machine paths)
         if recorded[key]:
             recorded[key] = os.path.relpath(recorded[key], REPO)
     log["config"], log["machine"] = recorded, machine()
     log_file.write_text(json.dumps(log, indent=2, ensure_ascii=False))
-    write_cards(log, pretrained, work / "nsmc" / "model")
+    write_cards(log, pretrained, classifier)
 
     if config.export_to:
         target = Path(config.export_to)
-        for source, name in ((pretrained, PRETRAINED_NAME), (work / "nsmc" / "model", CLASSIFIER_NAME)):
+        for source, name in ((pretrained, PRETRAINED_NAME), (classifier, CLASSIFIER_NAME)):
             if (target / name).exists():
                 shutil.rmtree(target / name)
             shutil.copytree(source, target / name)

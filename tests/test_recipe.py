@@ -1,0 +1,50 @@
+"""scripts/build_default_model.py: the shipped model's recipe runs end to end at toy size, writes its model cards,
+resumes without redoing a finished stage, and exports only where it is told to."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+
+@pytest.mark.slow
+def test_recipe_runs_every_stage_resumes_and_exports(tmp_path, forced_precision, monkeypatch):
+    import os
+
+    import build_default_model as recipe
+    from huggingface_hub import ModelCard
+    from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    config = recipe.RecipeConfig(
+        corpus_path=os.environ["CORPUS_PATH"], work_dir=str(tmp_path / "work"), export_to=str(tmp_path / "export"),
+        max_docs=2600, vocab_size=600, w2v_epochs=1, hidden_size=64, num_layers=2, train_size=96, test_size=48,
+        batch_size=32, mlm_steps=3, mlm_batch_size=16, distill_unlabeled=32, precision=forced_precision)
+    log = recipe.run(config)
+    assert [s for s in ("tokenizer", "word2vec", "start", "mlm", "finetune", "distill") if s in log] == [
+        "tokenizer", "word2vec", "start", "mlm", "finetune", "distill"]
+    assert log["mlm"]["steps"] == 3 and log["mlm"]["eval_history"], "the MLM stage trains and reports its held-out loss"
+    assert log["distill"]["unlabeled"] == 32 and log["distill"]["steps"] == 4  # (96 gold + 32 teacher-labelled) / 32
+    teacher = log["distill"]["teacher_validation_accuracy"]
+    assert {"tfidf_lr", "albert"} <= set(teacher) and all(0 <= v <= 1 for v in teacher.values())
+
+    # The pretrained model shipped is the MLM stage's output: its MLM head predicts tokens, not a fresh init.
+    work = tmp_path / "work"
+    exported = tmp_path / "export" / recipe.PRETRAINED_NAME
+    assert (exported / "model.safetensors").read_bytes() == (work / "mlm" / "model" / "model.safetensors").read_bytes()
+    assert AutoModelForMaskedLM.from_pretrained(str(exported)) is not None and AutoTokenizer.from_pretrained(str(exported))
+    classifier = tmp_path / "export" / recipe.CLASSIFIER_NAME
+    assert (classifier / "model.safetensors").read_bytes() == (work / "distilled" / "model" / "model.safetensors").read_bytes()
+    card = ModelCard.load(classifier / "README.md")
+    accuracy = next(r.metric_value for r in card.data.eval_results if r.metric_type == "accuracy")
+    assert accuracy == round(log["distill"]["test_accuracy"], 4)
+    assert "Distillation" in card.text and "Pretraining" in card.text and "--mlm-steps 3" in card.text
+
+    # Run again: every stage is found finished, nothing is retrained (the log's stage entries are unchanged).
+    before = json.loads((work / "recipe_log.json").read_text())
+    again = recipe.run(recipe.RecipeConfig(**{**config.__dict__, "export_to": None}))
+    assert {k: again[k] for k in before if k not in ("config",)} == {k: before[k] for k in before if k != "config"}
