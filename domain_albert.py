@@ -219,6 +219,7 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     import tokenization_kbalbert
 
     s, out = settings, Path(output_dir)
+    corpus = corpus.filter(lambda batch: [len(t.strip()) >= 2 for t in batch["text"]], batched=True)  # no 1-char rows
     if corpus.num_rows <= s.held_out + s.batch_size:
         raise ValueError(f"The corpus has {corpus.num_rows} documents; the MLM stage needs more than held_out + "
                          f"batch_size = {s.held_out + s.batch_size}. Use a larger corpus or smaller settings.")

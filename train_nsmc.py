@@ -373,16 +373,16 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
 
 def distill(classifier_dir, corpus_texts, output_dir, unlabeled: int | None = 200_000, init: str | None = None,
             learning_rate: float = 1e-4, epochs: float = 1.0, batch_size: int = 64, eval_steps: int = 500,
-            nsmc_dir: str | None = None,
-            train_size: int | None = None, test_size: int | None = None, precision: str = "auto",
-            seed: int = 42) -> dict:
+            nsmc_dir: str | None = None, train_size: int | None = None, validation_size: int = 5000,
+            test_size: int | None = None, precision: str = "auto", seed: int = 42) -> dict:
     """
     Born-again distillation over unlabelled reviews: the student (`init`, default the fine-tuned `classifier_dir`
     itself) trains `epochs` on NSMC train (gold labels) plus `unlabeled` corpus reviews that are not in NSMC train,
     labelled with `ensemble_teacher`'s probabilities (TF-IDF + the ALBERT in `classifier_dir`). Best checkpoint by
     validation accuracy, scored once on test, saved to `<output_dir>/model` with `metrics.json` (as `finetune`).
-    The teacher's labels are written first (`<output_dir>/soft_targets.jsonl`) and reused, and training resumes from
-    its last checkpoint, so an interrupted run picks up where it was. At inference the student is the ALBERT alone.
+    The teacher's labels are written first (`<output_dir>/soft_targets.jsonl`) and reused, training resumes from its
+    last checkpoint, and a finished run is read back, so an interrupted run picks up where it was. At inference the
+    student is the ALBERT alone.
     """
     import kbalbert_data
 
@@ -390,20 +390,25 @@ def distill(classifier_dir, corpus_texts, output_dir, unlabeled: int | None = 20
     out.mkdir(parents=True, exist_ok=True)
     targets, teacher_file = out / "soft_targets.jsonl", out / "teacher.json"
     if not teacher_file.exists():
-        splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(nsmc_dir), 5000, seed, train_size, test_size)
+        splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(nsmc_dir), validation_size, seed, train_size,
+                                           test_size)
         seen = list(splits["train"]["document"]) + list(splits["validation"]["document"])
         texts = unlabeled_reviews(corpus_texts, seen, unlabeled, seed)
         probs, accuracy = ensemble_teacher(splits["train"], splits["validation"], classifier_dir, texts)
         write_soft_targets(targets, texts, probs)
         teacher_file.write_text(json.dumps({"unlabeled": len(texts), "validation_accuracy": accuracy}, indent=2))
     teacher = json.loads(teacher_file.read_text())
+    teacher = {"unlabeled": teacher["unlabeled"], "teacher_validation_accuracy": teacher["validation_accuracy"]}
+    if (out / "metrics.json").exists():
+        return {**teacher, **json.loads((out / "metrics.json").read_text())}
     metrics = finetune(
         FinetuneConfig(model_path=str(init or classifier_dir), nsmc_dir=nsmc_dir, train_size=train_size,
-                       test_size=test_size, precision=precision, soft_targets=str(targets), quiet=True),
+                       validation_size=validation_size, test_size=test_size, precision=precision,
+                       soft_targets=str(targets), quiet=True),
         training_arguments(output_dir=str(out), num_train_epochs=epochs, per_device_train_batch_size=batch_size,
                            learning_rate=learning_rate, seed=seed, eval_steps=eval_steps),
     )
-    return {"unlabeled": teacher["unlabeled"], "teacher_validation_accuracy": teacher["validation_accuracy"], **metrics}
+    return {**teacher, **metrics}
 
 
 def parse_args(argv: list[str] | None = None):

@@ -44,7 +44,7 @@ def main():
     settings = domain_albert.MlmSettings(
         max_steps=args.max_steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
         mask_probability=args.mask_probability, eval_steps=args.eval_steps, precision=args.precision, seed=args.seed)
-    corpus = kbalbert_data.load_corpus(os.environ["CORPUS_PATH"], min_chars=2)
+    corpus = kbalbert_data.load_corpus(os.environ["CORPUS_PATH"])
     report = {"command": "python bench/mlm_from_word2vec.py " + " ".join(sys.argv[1:]),
               "machine": f"{precision.cpu_description()} ({precision.cpu_flags()})",
               **domain_albert.train_mlm(args.model, corpus, args.out, settings)}

@@ -217,10 +217,8 @@ def run(config: RecipeConfig) -> dict:
         pretrained = work / "mlm" / "model"
         if not (pretrained / "model.safetensors").exists():
             start = time.perf_counter()
-            corpus_rows = kbalbert_data.load_corpus(config.corpus_path, min_chars=2)
-            if config.max_docs:
-                corpus_rows = corpus_rows.select(range(min(config.max_docs, corpus_rows.num_rows)))
-            report = domain_albert.train_mlm(start_dir, corpus_rows,
+            texts()  # loads the corpus (config.max_docs of it)
+            report = domain_albert.train_mlm(start_dir, corpus,
                                              work / "mlm", domain_albert.MlmSettings(
                                                  max_steps=config.mlm_steps, batch_size=config.mlm_batch_size,
                                                  learning_rate=config.mlm_learning_rate, precision=config.precision,

@@ -17,6 +17,7 @@ NOTEBOOKS = sorted(REPO.glob("[0-9][0-9]-*.ipynb"))
 SMOKE_00 = dict(
     MAX_DOCS=400, VOCAB_SIZE=300, MIN_FREQUENCY=1, W2V_DIM=16, W2V_EPOCHS=1, HIDDEN_SIZE=32, NUM_LAYERS=2,
     TRAIN_SIZE=128, VALIDATION_SIZE=64, TEST_SIZE=100, BATCH_SIZE=16,
+    MLM_STEPS=3, MLM_BATCH_SIZE=8, MLM_HELD_OUT=50, DISTILL_UNLABELED=32,
 )
 
 
@@ -139,7 +140,10 @@ def test_notebook_00_smoke_and_resume(tmp_path, forced_precision):
     assert char["tokenizer"].startswith("char") and wordpiece["tokens / review"] < char["tokens / review"]
     assert metrics["word2vec"]["tokens"] > 1000 and 0 < metrics["word2vec"]["covered"] <= 1
     rows = {r["model"]: r for r in metrics["finetune"]}
-    assert len(rows) == 4 and all(0 <= r["test"] <= 1 for r in rows.values())
+    assert len(rows) == 6 and all(0 <= r["test"] <= 1 for r in rows.values())
+    assert metrics["mlm"]["steps"] == 3 and metrics["mlm"]["eval_history"][-1]["step"] == 3
+    distilled = json.loads((run_dir / "distilled" / "metrics.json").read_text())
+    assert distilled["steps"] == (128 + 32) // 16 and rows["WordPiece + word2vec + MLM, distilled"]["test"] == distilled["test_accuracy"]
     assert metrics["train_reviews"] == 128 and metrics["test_reviews"] == 100
     for name in ("char + MLM/SOP (3 CPU-hours)", "WordPiece + word2vec"):
         run = json.loads((run_dir / "finetune" / ("albert-movie-char-small" if name.startswith("char") else "model") / "metrics.json").read_text())
@@ -160,7 +164,7 @@ def test_notebook_00_smoke_and_resume(tmp_path, forced_precision):
 
     # A second run finds every fine-tuning finished and does not train again.
     second = execute("00-Building-a-domain-ALBERT.ipynb", tmp_path, **params)
-    assert printed(second).count("done before") == 3
+    assert printed(second).count("done before") == 6  # MLM, 4 fine-tunings, distillation
 
 
 @pytest.mark.slow
