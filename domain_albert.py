@@ -214,6 +214,7 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
 
     from transformers import AlbertForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer, TrainingArguments
     from transformers.trainer_utils import get_last_checkpoint
+    from transformers.utils import logging as hf_logging
 
     import precision
     import tokenization_kbalbert
@@ -241,11 +242,19 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     freq = np.array(list(counts.values()), dtype=float) / sum(counts.values())
     unigram_loss = float(-(freq * np.log(freq)).sum())
 
+    def load_model():  # the start folder's SOP head and pooler have no place in a masked-LM model: not worth a report
+        level = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            return AlbertForMaskedLM.from_pretrained(str(model_dir))
+        finally:
+            hf_logging.set_verbosity(level)
+
     collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=s.mask_probability)
     middle = train.sort("length").select(range(train.num_rows // 2 - s.batch_size // 2, train.num_rows // 2 + s.batch_size // 2))
     batch = collate(middle.select_columns(["input_ids", "token_type_ids", "attention_mask"]).to_list())
     chosen = precision.choose(s.precision, "cpu", None, precision.torch_train_step(
-        lambda: AlbertForMaskedLM.from_pretrained(str(model_dir)), batch, "cpu"))
+        load_model, batch, "cpu"))
     args = TrainingArguments(
         output_dir=str(out), max_steps=s.max_steps, per_device_train_batch_size=s.batch_size,
         per_device_eval_batch_size=128, learning_rate=s.learning_rate, warmup_steps=s.warmup, weight_decay=0.01,
@@ -254,7 +263,7 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
         save_total_limit=1, logging_steps=50, report_to="none", seed=s.seed, use_cpu=True, disable_tqdm=True,
         **precision.trainer_flags(chosen.precision),
     )
-    trainer = Trainer(model=AlbertForMaskedLM.from_pretrained(str(model_dir)), args=args, train_dataset=train,
+    trainer = Trainer(model=load_model(), args=args, train_dataset=train,
                       eval_dataset=held_out, data_collator=collate)
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     result = trainer.train(resume_from_checkpoint=last)

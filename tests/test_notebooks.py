@@ -132,7 +132,8 @@ def test_notebook_00_smoke_and_resume(tmp_path, forced_precision):
 
     run_dir = tmp_path / "run"
     params = dict(SMOKE_00, OUTPUT_DIR=str(run_dir), PRECISION=forced_precision,
-                  CHAR_MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"))
+                  CHAR_MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"),
+                  SHIPPED_MODEL_PATH=str(REPO / "assets" / "albert-movie-wp-small"))
     first = execute("00-Building-a-domain-ALBERT.ipynb", tmp_path, **params)
     assert "done before" not in printed(first)
     metrics = json.loads((run_dir / "metrics.json").read_text())
