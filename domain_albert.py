@@ -12,6 +12,7 @@ no custom tokenizer class is needed for WordPiece (unlike the char tokenizer in 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -192,6 +193,7 @@ class MlmSettings:
     save_steps: int = 250  # checkpoints to resume from
     precision: str = "auto"
     seed: int = 42
+    quiet: bool = False  # True: no Trainer log lines (a notebook shows the report instead)
 
 
 def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings()) -> dict:
@@ -213,6 +215,7 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     from pathlib import Path
 
     from transformers import AlbertForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer, TrainingArguments
+    from transformers.trainer_callback import PrinterCallback
     from transformers.trainer_utils import get_last_checkpoint
     from transformers.utils import logging as hf_logging
 
@@ -220,6 +223,8 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     import tokenization_kbalbert
 
     s, out = settings, Path(output_dir)
+    # pyarrow 25 deprecates an option that datasets' sort (the length grouping, the precision probe) still passes.
+    warnings.filterwarnings("ignore", message="Specifying null_placement", category=FutureWarning)
     corpus = corpus.filter(lambda batch: [len(t.strip()) >= 2 for t in batch["text"]], batched=True)  # no 1-char rows
     if corpus.num_rows <= s.held_out + s.batch_size:
         raise ValueError(f"The corpus has {corpus.num_rows} documents; the MLM stage needs more than held_out + "
@@ -265,6 +270,8 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     )
     trainer = Trainer(model=load_model(), args=args, train_dataset=train,
                       eval_dataset=held_out, data_collator=collate)
+    if s.quiet:
+        trainer.remove_callback(PrinterCallback)
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     result = trainer.train(resume_from_checkpoint=last)
     final = trainer.evaluate()

@@ -1,6 +1,7 @@
 """The recipe of the shipped default model, as one command that resumes where it stopped:
 
-    python scripts/build_default_model.py                  # ~1.5 h on 2 CPU cores; everything under outputs/default-model/
+    python scripts/build_default_model.py                  # everything under outputs/default-model/ (85 min on 2 CPU cores
+                                                           # with AVX-512-BF16, bf16; about 3.3 h estimated on AVX2-only, fp32)
     python scripts/build_default_model.py --export-to assets   # the same, then copies the two folders into assets/
 
 Stages (each is skipped when its output already exists, and the training stages resume from their last checkpoint, so
