@@ -275,7 +275,7 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     result = trainer.train(resume_from_checkpoint=last)
     final = trainer.evaluate()
-    trainer.model.save_pretrained(str(out / "model"))
+    save_with_start_heads(trainer.model, model_dir, out / "model")
     tokenization_kbalbert.save_tokenizer(tokenizer, out / "model")
     history = [{"step": e["step"], "eval_loss": round(e["eval_loss"], 4)}
                for e in trainer.state.log_history if "eval_loss" in e]
@@ -283,3 +283,20 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
             "resumed_from": last, "train_minutes_this_run": round(result.metrics["train_runtime"] / 60, 1),
             "unigram_loss": round(unigram_loss, 3), "final_eval_loss": round(final["eval_loss"], 4),
             "final_eval_perplexity": round(math.exp(final["eval_loss"]), 1), "eval_history": history}
+
+
+def save_with_start_heads(masked_lm, start_dir, output_dir) -> None:
+    """Saves a trained `AlbertForMaskedLM` as the `AlbertForPreTraining` folder it started from: the trained encoder
+    and MLM head, plus the start folder's pooler and SOP head (untrained; MLM does not use them). Every consumer then
+    finds the usual ALBERT checkpoint: keras_hub's converter needs `albert.pooler.*`, and sequence classifiers load the
+    same pooler in PyTorch and in Keras instead of each drawing its own."""
+    from transformers import AlbertForPreTraining
+
+    full = AlbertForPreTraining.from_pretrained(str(start_dir))
+    missing, unexpected = full.load_state_dict(masked_lm.state_dict(), strict=False)
+    kept = {"albert.pooler.weight", "albert.pooler.bias", "sop_classifier.classifier.weight",
+            "sop_classifier.classifier.bias"}
+    if unexpected or set(missing) - kept:
+        raise ValueError(f"{start_dir} does not match the trained model: missing {sorted(set(missing) - kept)}, "
+                         f"unexpected {sorted(unexpected)}")
+    full.save_pretrained(str(output_dir))
