@@ -37,6 +37,10 @@ def test_recipe_runs_every_stage_resumes_and_exports(tmp_path, forced_precision,
     exported = tmp_path / "export" / recipe.PRETRAINED_NAME
     assert (exported / "model.safetensors").read_bytes() == (work / "mlm" / "model" / "model.safetensors").read_bytes()
     assert AutoModelForMaskedLM.from_pretrained(str(exported)) is not None and AutoTokenizer.from_pretrained(str(exported))
+    from safetensors import safe_open
+
+    with safe_open(str(exported / "model.safetensors"), "np") as f:  # keras_hub's converter needs the pooler
+        assert "albert.pooler.weight" in f.keys() and "predictions.dense.weight" in f.keys()
     classifier = tmp_path / "export" / recipe.CLASSIFIER_NAME
     assert (classifier / "model.safetensors").read_bytes() == (work / "distilled" / "model" / "model.safetensors").read_bytes()
     card = ModelCard.load(classifier / "README.md")
