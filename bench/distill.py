@@ -54,6 +54,8 @@ def main():
     name = f"{args.unlabeled or 'all'}" + ("" if args.init == "pretrained" else f"-from-classifier-lr{args.learning_rate:g}")
     if args.classifier:
         name += f"-round2-{classifier.name}"
+    if args.seed != 42:
+        name += f"-seed{args.seed}"
     corpus = kbalbert_data.load_corpus(os.environ["CORPUS_PATH"])["text"]
     metrics = train_nsmc.distill(
         classifier, corpus, Path(args.out) / f"unlabeled-{name}", unlabeled=args.unlabeled,

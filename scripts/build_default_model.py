@@ -35,6 +35,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from domain_albert import AlbertSize  # noqa: E402  (numpy only: --help stays fast)
+
 
 @dataclass
 class RecipeConfig:
@@ -46,12 +48,12 @@ class RecipeConfig:
     vocab_size: int = 32_000
     min_frequency: int = 3
     limit_alphabet: int = 6_000
-    w2v_dim: int = 128
+    w2v_dim: int = AlbertSize.embedding_size  # the word2vec vectors become the embeddings
     w2v_window: int = 5
     w2v_epochs: int = 3
-    hidden_size: int = 256
-    num_layers: int = 4
-    dropout: float = 0.1
+    hidden_size: int = AlbertSize.hidden_size
+    num_layers: int = AlbertSize.num_layers
+    dropout: float = AlbertSize.dropout
     train_size: int | None = None  # None: all of NSMC train minus validation
     test_size: int | None = None
     epochs: float = 1.0
