@@ -178,11 +178,44 @@ def count_parameters(model) -> int:
     return sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
 
 
+def masked_positions_model_class():
+    """`AlbertForMaskedLM` whose loss runs the MLM head only at the masked positions.
+
+    The head (dense 256 -> 128, LayerNorm, then a 128 x 32,000 output projection and softmax) is what dominates an MLM
+    step of this small model: at 15% masking, computing it at every position wastes 85% of that work. Masked-only
+    gives the same loss (a mean over the masked tokens, as `AlbertForMaskedLM`'s `CrossEntropyLoss` with -100 labels)
+    and the same gradients; its `logits` then hold only the masked rows (n_masked x vocab). Weights, config and
+    checkpoints are `AlbertForMaskedLM`'s, so any ALBERT folder loads into it and back.
+    """
+    import torch
+    from transformers import AlbertForMaskedLM
+    from transformers.modeling_outputs import MaskedLMOutput
+
+    class AlbertForMaskedPositionsLM(AlbertForMaskedLM):
+        def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None,
+                    inputs_embeds=None, labels=None, **kwargs):
+            if labels is None:  # inference: every position, as the parent class
+                return super().forward(input_ids=input_ids, attention_mask=attention_mask,
+                                       token_type_ids=token_type_ids, position_ids=position_ids,
+                                       inputs_embeds=inputs_embeds, **kwargs)
+            kwargs.pop("num_items_in_batch", None)  # the Trainer's loss argument: the loss here is a mean, as the parent's
+            hidden = self.albert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                                 position_ids=position_ids, inputs_embeds=inputs_embeds, return_dict=True,
+                                 **kwargs).last_hidden_state
+            masked = labels != -100
+            logits = self.predictions(hidden[masked])
+            loss = torch.nn.functional.cross_entropy(logits.float(), labels[masked])
+            return MaskedLMOutput(loss=loss, logits=logits)
+
+    return AlbertForMaskedPositionsLM
+
+
 @dataclass
 class MlmSettings:
     """The masked-language-model stage on top of the word2vec start (the shipped recipe's settings)."""
 
     max_steps: int = 3000
+    corpus_epochs: float = 0.0  # > 0: train for this many passes over the corpus instead (max_steps is then derived)
     batch_size: int = 128
     learning_rate: float = 5e-4
     warmup: float = 0.06  # share of the steps
@@ -191,30 +224,88 @@ class MlmSettings:
     held_out: int = 2000  # corpus reviews kept out of training for the evaluation loss
     eval_steps: int = 500
     save_steps: int = 250  # checkpoints to resume from
+    save_total_limit: int | None = 1  # checkpoints kept (None: all)
     precision: str = "auto"
     seed: int = 42
     quiet: bool = False  # True: no Trainer log lines (a notebook shows the report instead)
 
+    # What does not change the trained weights: a rerun may change these and still resume the same run.
+    NOT_RUN_DEFINING = ("eval_steps", "save_steps", "save_total_limit", "quiet")
 
-def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings()) -> dict:
+    def check(self) -> None:
+        """Refuses settings that cannot train, before any work starts."""
+        import precision
+
+        if self.max_steps <= 0 and self.corpus_epochs <= 0:
+            raise ValueError(f"MLM needs max_steps > 0 or corpus_epochs > 0 (got {self.max_steps}, {self.corpus_epochs}).")
+        for name in ("batch_size", "max_length", "eval_steps", "save_steps"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"MlmSettings.{name} must be positive, got {getattr(self, name)}.")
+        if not 0 < self.mask_probability < 1 or not 0 <= self.warmup < 1 or self.learning_rate <= 0:
+            raise ValueError("MlmSettings: mask_probability must be in (0, 1), warmup in [0, 1), learning_rate > 0.")
+        if self.held_out < 1:
+            raise ValueError(f"MlmSettings.held_out must be at least 1 review, got {self.held_out}.")
+        self.precision = precision.check(self.precision)
+
+
+def fingerprint(folder) -> str:
+    """A short sha256 of a model folder's weights: which start a run trained from, even if the folder is rebuilt."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for name in ("model.safetensors", "config.json", "tokenizer.json"):
+        path = Path(folder) / name
+        if path.is_file():
+            digest.update(name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def check_same_run(record_file, wanted: dict, what: str) -> None:
+    """Writes `wanted` (the settings that define a run) to `record_file`, or, when the file is there from an earlier
+    run, refuses to go on if they differ: resuming would mix two runs. Says what differs and what to do."""
+    import json
+    from pathlib import Path
+
+    record_file = Path(record_file)
+    if record_file.exists():
+        before = json.loads(record_file.read_text())
+        differs = {k: (before.get(k), v) for k, v in wanted.items() if before.get(k) != v}
+        if differs:
+            lines = ", ".join(f"{k}: {a!r} before, {b!r} now" for k, (a, b) in differs.items())
+            raise ValueError(f"{record_file.parent} holds a {what} run with other settings ({lines}). Resuming would mix "
+                             f"the two runs: give a new output folder, or delete {record_file.parent} to start over.")
+        return
+    record_file.parent.mkdir(parents=True, exist_ok=True)
+    record_file.write_text(json.dumps(wanted, indent=2, ensure_ascii=False))
+
+
+def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings(), callbacks=()) -> dict:
     """
     Trains `model_dir` (an ALBERT folder, e.g. `build_albert`'s with word2vec embeddings) as a masked language model
     on `corpus` (a `datasets.Dataset` with a `text` column, e.g. `kbalbert_data.load_corpus`) and saves it to
-    `<output_dir>/model`. Resumes from the last checkpoint in `output_dir`.
+    `<output_dir>/model`. Resumes from the last checkpoint in `output_dir` when that folder was started with the same
+    settings, start model and corpus (recorded in `mlm_run.json`); refuses to go on when they differ.
 
     Each training row is ONE review (no packing; at 15 tokens per review, packed rows mix unrelated reviews), 15% of
-    its tokens masked by transformers' `DataCollatorForLanguageModeling`, batches grouped by length. From the word2vec
-    start this loss falls well below the unigram plateau within a few hundred steps; from random embeddings it does
-    not (bench/README.md).
+    its tokens masked by transformers' `DataCollatorForLanguageModeling`, batches grouped by length, and the MLM head
+    run only at the masked positions (`masked_positions_model_class`). From the word2vec start this loss falls well
+    below the unigram plateau within a few hundred steps; from random embeddings it does not (bench/README.md).
 
-    Returns a report: precision, steps, minutes, the held-out loss history and `unigram_loss` (the loss of always
-    answering the token frequencies, the plateau to get below).
+    The device is the one PyTorch finds (a CUDA GPU when there is one, else the CPU); the precision follows
+    `precision.py`'s rule there (bf16 on a GPU >= 8.0, fp16 below, measured on a CPU). `callbacks` are extra
+    `TrainerCallback`s (e.g. to export snapshots).
+
+    Returns a report: device, precision, steps, minutes, the held-out loss history and `unigram_loss` (the loss of
+    always answering the token frequencies, the plateau to get below).
     """
+    import hashlib
     import math
     from collections import Counter
+    from dataclasses import asdict
     from pathlib import Path
 
-    from transformers import AlbertForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling, Trainer, TrainingArguments
+    from transformers import AutoTokenizer, DataCollatorForLanguageModeling, Trainer, TrainingArguments
     from transformers.trainer_callback import PrinterCallback
     from transformers.trainer_utils import get_last_checkpoint
     from transformers.utils import logging as hf_logging
@@ -223,12 +314,20 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     import tokenization_kbalbert
 
     s, out = settings, Path(output_dir)
+    s.check()
+    if not (Path(model_dir) / "tokenizer.json").is_file() or not (Path(model_dir) / "config.json").is_file():
+        raise FileNotFoundError(f"{model_dir} is not a model folder with its tokenizer (config.json, tokenizer.json): "
+                                "give the folder that build_albert/save_pretrained and save_tokenizer wrote.")
     # pyarrow 25 deprecates an option that datasets' sort (the length grouping, the precision probe) still passes.
     warnings.filterwarnings("ignore", message="Specifying null_placement", category=FutureWarning)
     corpus = corpus.filter(lambda batch: [len(t.strip()) >= 2 for t in batch["text"]], batched=True)  # no 1-char rows
     if corpus.num_rows <= s.held_out + s.batch_size:
         raise ValueError(f"The corpus has {corpus.num_rows} documents; the MLM stage needs more than held_out + "
                          f"batch_size = {s.held_out + s.batch_size}. Use a larger corpus or smaller settings.")
+    run = {k: v for k, v in asdict(s).items() if k not in MlmSettings.NOT_RUN_DEFINING}
+    run.update(start_model=fingerprint(model_dir), corpus_documents=corpus.num_rows,
+               corpus_sha256=hashlib.sha256("\n".join(corpus["text"]).encode("utf-8")).hexdigest()[:16])
+    check_same_run(out / "mlm_run.json", run, "masked-language-model")
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
 
     def encode(batch):
@@ -239,6 +338,7 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     corpus = corpus.shuffle(seed=s.seed)
     held_out = corpus.select(range(s.held_out)).map(encode, batched=True, remove_columns=["text"])
     train = corpus.select(range(s.held_out, corpus.num_rows)).map(encode, batched=True, remove_columns=["text"])
+    max_steps = math.ceil(s.corpus_epochs * train.num_rows / s.batch_size) if s.corpus_epochs > 0 else s.max_steps
 
     counts = Counter()  # the plateau: predicting every masked token by its frequency
     sample = train.select(range(min(100_000, train.num_rows)))
@@ -247,29 +347,33 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     freq = np.array(list(counts.values()), dtype=float) / sum(counts.values())
     unigram_loss = float(-(freq * np.log(freq)).sum())
 
+    model_class = masked_positions_model_class()
+
     def load_model():  # the start folder's SOP head and pooler have no place in a masked-LM model: not worth a report
         level = hf_logging.get_verbosity()
         hf_logging.set_verbosity_error()
         try:
-            return AlbertForMaskedLM.from_pretrained(str(model_dir))
+            return model_class.from_pretrained(str(model_dir))
         finally:
             hf_logging.set_verbosity(level)
 
     collate = DataCollatorForLanguageModeling(tokenizer, mlm_probability=s.mask_probability)
     middle = train.sort("length").select(range(train.num_rows // 2 - s.batch_size // 2, train.num_rows // 2 + s.batch_size // 2))
     batch = collate(middle.select_columns(["input_ids", "token_type_ids", "attention_mask"]).to_list())
-    chosen = precision.choose(s.precision, "cpu", None, precision.torch_train_step(
-        load_model, batch, "cpu"))
+    accelerator, capability, device_name = precision.torch_accelerator()
+    chosen = precision.choose(s.precision, accelerator, capability,
+                              precision.torch_train_step(load_model, batch, accelerator))
     args = TrainingArguments(
-        output_dir=str(out), max_steps=s.max_steps, per_device_train_batch_size=s.batch_size,
+        output_dir=str(out), max_steps=max_steps, per_device_train_batch_size=s.batch_size,
         per_device_eval_batch_size=128, learning_rate=s.learning_rate, warmup_steps=s.warmup, weight_decay=0.01,
         lr_scheduler_type="linear", train_sampling_strategy="group_by_length", length_column_name="length",
         eval_strategy="steps", eval_steps=s.eval_steps, save_strategy="steps", save_steps=s.save_steps,
-        save_total_limit=1, logging_steps=50, report_to="none", seed=s.seed, use_cpu=True, disable_tqdm=True,
-        **precision.trainer_flags(chosen.precision),
+        save_total_limit=s.save_total_limit, logging_steps=50, report_to="none", seed=s.seed,
+        prediction_loss_only=True, disable_tqdm=True,
+        **mlm_device_arguments(accelerator, chosen.precision),
     )
     trainer = Trainer(model=load_model(), args=args, train_dataset=train,
-                      eval_dataset=held_out, data_collator=collate)
+                      eval_dataset=held_out, data_collator=collate, callbacks=list(callbacks))
     if s.quiet:
         trainer.remove_callback(PrinterCallback)
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
@@ -279,10 +383,23 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     tokenization_kbalbert.save_tokenizer(tokenizer, out / "model")
     history = [{"step": e["step"], "eval_loss": round(e["eval_loss"], 4)}
                for e in trainer.state.log_history if "eval_loss" in e]
-    return {"precision": chosen.precision, "precision_reason": chosen.reason, "steps": trainer.state.global_step,
+    return {"device": device_name, "precision": chosen.precision, "precision_reason": chosen.reason,
+            "steps": trainer.state.global_step, "corpus_epochs": round(trainer.state.global_step * s.batch_size / train.num_rows, 3),
             "resumed_from": last, "train_minutes_this_run": round(result.metrics["train_runtime"] / 60, 1),
             "unigram_loss": round(unigram_loss, 3), "final_eval_loss": round(final["eval_loss"], 4),
             "final_eval_perplexity": round(math.exp(final["eval_loss"]), 1), "eval_history": history}
+
+
+def mlm_device_arguments(accelerator: str, chosen_precision: str) -> dict:
+    """The `TrainingArguments` that put the MLM stage on `accelerator` ("cuda" or "cpu", `precision.torch_accelerator`)
+    at the chosen precision: on a CPU `use_cpu=True` (bf16 autocast on a CPU needs it), on a GPU the Trainer's own
+    device and a few data-loading workers so that the GPU is not left waiting on the collator."""
+    import precision
+
+    flags = precision.trainer_flags(chosen_precision)
+    if accelerator == "cpu":
+        return {"use_cpu": True, **flags}
+    return {"use_cpu": False, "dataloader_num_workers": 2, "dataloader_pin_memory": True, **flags}
 
 
 def save_with_start_heads(masked_lm, start_dir, output_dir) -> None:
