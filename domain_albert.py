@@ -378,11 +378,16 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
         trainer.remove_callback(PrinterCallback)
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     result = trainer.train(resume_from_checkpoint=last)
-    final = trainer.evaluate()
-    save_with_start_heads(trainer.model, model_dir, out / "model")
-    tokenization_kbalbert.save_tokenizer(tokenizer, out / "model")
     history = [{"step": e["step"], "eval_loss": round(e["eval_loss"], 4)}
                for e in trainer.state.log_history if "eval_loss" in e]
+    if not history or history[-1]["step"] != trainer.state.global_step:
+        # The held-out loss at the last step, evaluated once: the collator masks at random, so evaluating the same
+        # model again gives another number, and the report and the history would disagree.
+        last_loss = trainer.evaluate()["eval_loss"]
+        history.append({"step": trainer.state.global_step, "eval_loss": round(last_loss, 4)})
+    final = {"eval_loss": history[-1]["eval_loss"]}
+    save_with_start_heads(trainer.model, model_dir, out / "model")
+    tokenization_kbalbert.save_tokenizer(tokenizer, out / "model")
     return {"device": device_name, "precision": chosen.precision, "precision_reason": chosen.reason,
             "steps": trainer.state.global_step, "corpus_epochs": round(trainer.state.global_step * s.batch_size / train.num_rows, 3),
             "resumed_from": last, "train_minutes_this_run": round(result.metrics["train_runtime"] / 60, 1),

@@ -3,6 +3,7 @@ folder, snapshots at chosen epoch marks, each snapshot fine-tuned with notebook 
 
     python bench/mlm_epochs_curve.py --corpus-epochs 4.4 --snapshots 1 2 3 4.4 --finetune 2 4.4
     python bench/mlm_epochs_curve.py --finetune 0                  # the start folder itself, same fine-tuning
+    python bench/mlm_epochs_curve.py --corpus-epochs 4.4 --snapshots 1 2 3 --finetune 2 3 --finetune-only   # stopped early
 
 The MLM stage is `domain_albert.train_mlm` (masked-only head, length grouping, device and precision by
 `precision.py`'s rule) continued from `--start` (default the shipped `assets/albert-movie-wp-small`, 0.62 corpus
@@ -86,6 +87,8 @@ def main():
     parser.add_argument("--eval-steps", type=int, default=1000)
     parser.add_argument("--save-steps", type=int, default=500)
     parser.add_argument("--precision", default="auto")
+    parser.add_argument("--finetune-only", action="store_true",
+                        help="do not start or resume the MLM run: fine-tune the snapshots it has written so far")
     args = parser.parse_args()
     if args.corpus_epochs <= 0 or any(e <= 0 or e > args.corpus_epochs for e in args.snapshots):
         parser.error("--corpus-epochs must be positive and every --snapshots value in (0, --corpus-epochs].")
@@ -100,7 +103,10 @@ def main():
                    machine=f"{precision.cpu_description()} ({precision.cpu_flags()})")
 
     snapshots = sorted(set(args.snapshots) | {args.corpus_epochs})
-    if not all((out / f"snapshot-{tag(e)}").is_dir() for e in snapshots):
+    missing = [e for e in args.finetune if e != 0 and not (out / f"snapshot-{tag(e)}").is_dir()]
+    if args.finetune_only and missing:
+        parser.error(f"--finetune-only: no snapshot yet for {', '.join(map(tag, missing))} added epochs in {out}.")
+    if not args.finetune_only and not all((out / f"snapshot-{tag(e)}").is_dir() for e in snapshots):
         corpus = kbalbert_data.load_corpus(os.environ["CORPUS_PATH"])
         if args.max_docs:
             corpus = corpus.select(range(min(args.max_docs, corpus.num_rows)))

@@ -10,7 +10,11 @@ an interrupted run picks up where it was):
   2. word2vec.npy    skip-gram vectors of the WordPiece tokens over the same corpus (domain_albert.word2vec_vectors)
   3. start/          a small ALBERT whose word embeddings are those vectors (domain_albert.build_albert)
   4. mlm/model/      masked-language-model training of that ALBERT on the corpus, one review per row
-                     (domain_albert.train_mlm; `--mlm-steps 0` skips it): the pretrained model that is shipped
+                     (domain_albert.train_mlm; `--mlm-corpus-epochs N` for N passes over the corpus instead of
+                     `--mlm-steps`; `--mlm-steps 0` skips it): the pretrained model that is shipped
+
+Every training stage (MLM, fine-tuning, distillation) runs on the GPU when PyTorch finds one, at the precision of
+`precision.py`'s rule; the vocabulary and word2vec stay on the CPU. The model cards name the hardware.
   5. nsmc/           fine-tuned on NSMC train minus a 5,000-review validation split (train_nsmc.finetune), the best
                      validation checkpoint scored once on NSMC test
   6. distilled/      born-again distillation (train_nsmc.distill): the classifier trains once more on NSMC train plus
@@ -60,6 +64,7 @@ class RecipeConfig:
     batch_size: int = 64
     learning_rate: float = 3e-4
     mlm_steps: int = 3000  # 0: no MLM stage (the word2vec start is fine-tuned directly)
+    mlm_corpus_epochs: float = 0.0  # > 0: the MLM stage runs this many passes over the corpus (mlm_steps is then derived)
     mlm_batch_size: int = 128
     mlm_learning_rate: float = 5e-4
     distill_unlabeled: int = 200_000  # 0: no distillation stage
@@ -72,9 +77,39 @@ PRETRAINED_NAME, CLASSIFIER_NAME = "albert-movie-wp-small", "albert-movie-wp-sma
 
 
 def machine() -> str:
+    """The hardware the training stages ran on: the GPU when PyTorch finds one, else the CPU and its flags."""
     import precision
 
+    accelerator, capability, name = precision.torch_accelerator()
+    if accelerator == "cuda":
+        return f"{name} (CUDA compute capability {capability[0]}.{capability[1]}) with {precision.cpu_description()}, {platform.system()}"
     return f"{precision.cpu_description()} ({precision.cpu_flags()}), {platform.system()}"
+
+
+def check(config: RecipeConfig) -> None:
+    """Refuses settings that cannot work, before the first stage runs (each message says what to give instead)."""
+    import precision
+
+    config.precision = precision.check(config.precision)
+    positive = ("vocab_size", "w2v_dim", "w2v_window", "w2v_epochs", "hidden_size", "num_layers", "batch_size",
+                "mlm_batch_size")
+    for name in positive:
+        if getattr(config, name) <= 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(config, name)}.")
+    for name in ("max_docs", "train_size", "test_size"):
+        if getattr(config, name) is not None and getattr(config, name) <= 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive (or left out for all), got {getattr(config, name)}.")
+    for name in ("mlm_steps", "mlm_corpus_epochs", "distill_unlabeled"):
+        if getattr(config, name) < 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be 0 (skip the stage) or positive, got {getattr(config, name)}.")
+    if config.epochs <= 0 or config.learning_rate <= 0 or config.mlm_learning_rate <= 0 or config.distill_learning_rate <= 0:
+        raise ValueError("--epochs and every learning rate must be positive.")
+    if config.hidden_size % max(1, config.hidden_size // 64):
+        raise ValueError(f"--hidden-size {config.hidden_size} must split evenly into hidden_size // 64 attention heads "
+                         "(e.g. 128, 256, 384).")
+    if not Path(config.corpus_path).expanduser().exists():
+        raise FileNotFoundError(f"Corpus not found: {config.corpus_path}. Set --corpus-path (or CORPUS_PATH) to a .txt "
+                                "file with one review per line, or a folder of them.")
 
 
 def command(config: RecipeConfig) -> str:
@@ -112,7 +147,9 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
         mlm = log["mlm"]
         shared["Pretraining"] = (
             f"masked language model on the corpus from the word2vec start: {mlm['steps']:,} steps of "
-            f"{config['mlm_batch_size']} reviews (one review per row, 15% of tokens masked), lr "
+            f"{config['mlm_batch_size']} reviews"
+            + (f" ({mlm['corpus_epochs']:g} corpus epochs)" if "corpus_epochs" in mlm else "")
+            + f" (one review per row, 15% of tokens masked, MLM head at the masked positions), lr "
             f"{config['mlm_learning_rate']}, precision {mlm['precision']}; held-out loss {mlm['final_eval_loss']:.2f} "
             f"(perplexity {mlm['final_eval_perplexity']:.0f}) against {mlm['unigram_loss']:.2f} for token frequencies "
             "alone")
@@ -168,6 +205,7 @@ def run(config: RecipeConfig) -> dict:
     import tokenization_kbalbert
     import train_nsmc
 
+    check(config)
     work = Path(config.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     log_file = work / "recipe_log.json"
@@ -216,14 +254,15 @@ def run(config: RecipeConfig) -> dict:
         stage("start", time.perf_counter() - start, parameters=domain_albert.count_parameters(model))
 
     pretrained = start_dir
-    if config.mlm_steps:
+    if config.mlm_steps or config.mlm_corpus_epochs:
         pretrained = work / "mlm" / "model"
         if not (pretrained / "model.safetensors").exists():
             start = time.perf_counter()
             texts()  # loads the corpus (config.max_docs of it)
             report = domain_albert.train_mlm(start_dir, corpus,
                                              work / "mlm", domain_albert.MlmSettings(
-                                                 max_steps=config.mlm_steps, batch_size=config.mlm_batch_size,
+                                                 max_steps=config.mlm_steps, corpus_epochs=config.mlm_corpus_epochs,
+                                                 batch_size=config.mlm_batch_size,
                                                  learning_rate=config.mlm_learning_rate, precision=config.precision,
                                                  seed=config.seed))
             stage("mlm", time.perf_counter() - start, **report)
@@ -277,5 +316,10 @@ def run(config: RecipeConfig) -> dict:
 if __name__ == "__main__":
     from transformers import HfArgumentParser
 
-    (config,) = HfArgumentParser(RecipeConfig, description=__doc__).parse_args_into_dataclasses()
+    parser = HfArgumentParser(RecipeConfig, description=__doc__)
+    (config,) = parser.parse_args_into_dataclasses()
+    try:
+        check(config)  # bad settings: one line, before any stage
+    except (ValueError, FileNotFoundError) as error:
+        parser.error(str(error))
     print(json.dumps(run(config), indent=2, ensure_ascii=False))

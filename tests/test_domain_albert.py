@@ -89,3 +89,124 @@ def test_the_shipped_size_stays_under_ten_million_parameters():
                           num_hidden_layers=size.num_layers, num_attention_heads=size.num_heads,
                           intermediate_size=size.intermediate_size, max_position_embeddings=size.max_length)
     assert 4e6 < da.count_parameters(AlbertModel(config)) < 10e6
+
+
+# --- the MLM stage: masked-only head, resume, refusal of another run's folder, device choice ----------------------------
+
+@pytest.fixture(scope="module")
+def tiny_start(tokenizer, tmp_path_factory):
+    """A tiny ALBERT folder with its tokenizer, as `build_albert` + `save_tokenizer` write it."""
+    import tokenization_kbalbert
+
+    folder = tmp_path_factory.mktemp("start")
+    size = da.AlbertSize(embedding_size=16, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
+    da.build_albert(tokenizer, size, seed=0).save_pretrained(folder)
+    tokenization_kbalbert.save_tokenizer(tokenizer, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    from datasets import Dataset
+
+    return Dataset.from_dict({"text": [f"{r} {i}" for i, r in enumerate(REVIEWS * 2)]})
+
+
+def mlm_batch(tokenizer, seed=0):
+    import torch
+    from transformers import DataCollatorForLanguageModeling
+
+    rows = [dict(tokenizer(t, return_special_tokens_mask=True)) for t in REVIEWS[:16]]
+    torch.manual_seed(seed)
+    return DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.3)(rows)
+
+
+def test_masked_only_head_gives_the_full_heads_loss_and_gradients(tiny_start, tokenizer):
+    from transformers import AlbertForMaskedLM
+
+    batch = mlm_batch(tokenizer)
+    assert 0 < (batch["labels"] != -100).sum() < batch["labels"].numel() / 2  # some positions masked, most not
+    full = AlbertForMaskedLM.from_pretrained(tiny_start).eval()
+    fast = da.masked_positions_model_class().from_pretrained(tiny_start).eval()
+    full_loss, fast_loss = full(**batch).loss, fast(**batch)
+    fast_loss.loss.backward()
+    full_loss.backward()
+    assert fast_loss.loss.item() == pytest.approx(full_loss.item(), rel=1e-5)
+    assert fast_loss.logits.shape == ((batch["labels"] != -100).sum().item(), len(tokenizer))  # masked rows only
+    for (name, a), b in zip(full.named_parameters(), fast.parameters()):
+        assert np.allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-6), name
+    without_labels = {k: v for k, v in batch.items() if k != "labels"}
+    assert fast(**without_labels).logits.shape == full(**without_labels).logits.shape  # inference: every position
+
+
+def tiny_mlm(**changes):
+    values = dict(max_steps=6, batch_size=16, held_out=8, eval_steps=3, save_steps=2, save_total_limit=None,
+                  precision="fp32", quiet=True)
+    return da.MlmSettings(**{**values, **changes})
+
+
+def test_mlm_resumes_an_interrupted_run_and_refuses_another_runs_folder(tiny_start, corpus, tmp_path):
+    from transformers import TrainerCallback
+
+    class Interrupt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == 3:
+                raise KeyboardInterrupt  # as a closed laptop or a killed job
+
+    out = tmp_path / "mlm"
+    with pytest.raises(KeyboardInterrupt):
+        da.train_mlm(tiny_start, corpus, out, tiny_mlm(), callbacks=[Interrupt()])
+    assert (out / "checkpoint-2").is_dir() and not (out / "model").exists()
+    report = da.train_mlm(tiny_start, corpus, out, tiny_mlm(eval_steps=2))  # evaluation settings may change
+    assert report["resumed_from"].endswith("checkpoint-2") and report["steps"] == 6
+    assert (out / "model" / "model.safetensors").is_file() and (out / "model" / "tokenizer.json").is_file()
+    for other in (tiny_mlm(learning_rate=1e-3), tiny_mlm(max_steps=8)):
+        with pytest.raises(ValueError, match="other settings.*learning_rate|other settings.*max_steps"):
+            da.train_mlm(tiny_start, corpus, out, other)
+
+
+def test_mlm_refuses_bad_settings_and_a_folder_without_tokenizer(tiny_start, corpus, tmp_path):
+    with pytest.raises(ValueError, match="max_steps > 0 or corpus_epochs > 0"):
+        da.train_mlm(tiny_start, corpus, tmp_path / "a", tiny_mlm(max_steps=0))
+    with pytest.raises(ValueError, match="not one of"):
+        da.train_mlm(tiny_start, corpus, tmp_path / "b", tiny_mlm(precision="fp8"))
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "config.json").write_text((tiny_start / "config.json").read_text())
+    with pytest.raises(FileNotFoundError, match="with its tokenizer"):
+        da.train_mlm(bare, corpus, tmp_path / "c", tiny_mlm())
+    assert not any((tmp_path / n).exists() for n in ("a", "b", "c"))  # refused before anything was written
+
+
+def test_corpus_epochs_set_the_number_of_steps(tiny_start, corpus, tmp_path):
+    rows = corpus.num_rows - 8  # minus held_out
+    report = da.train_mlm(tiny_start, corpus, tmp_path / "e", tiny_mlm(max_steps=0, corpus_epochs=0.5))
+    assert report["steps"] == int(np.ceil(0.5 * rows / 16)) and report["corpus_epochs"] == pytest.approx(0.5, abs=0.05)
+
+
+class StopHere(Exception):
+    pass
+
+
+@pytest.mark.parametrize("gpu, capability, expected", [("Tesla T4", (7, 5), "fp16"), ("NVIDIA H200", (9, 0), "bf16")])
+def test_mlm_trains_on_the_gpu_it_finds_at_the_rules_precision(tiny_start, corpus, tmp_path, monkeypatch, gpu,
+                                                               capability, expected):
+    """A GPU simulated as tests/test_precision.py does: the stage asks for the GPU (use_cpu False) at the rule's
+    precision without timing anything on the CPU."""
+    import transformers
+
+    import precision
+
+    seen = {}
+
+    def fake_arguments(**kwargs):
+        seen.update(kwargs)
+        raise StopHere
+
+    monkeypatch.setattr(precision, "torch_accelerator", lambda: ("cuda", capability, gpu))
+    monkeypatch.setattr(precision, "measure_cpu", lambda *a, **k: pytest.fail("a GPU's precision is not measured"))
+    monkeypatch.setattr(transformers, "TrainingArguments", fake_arguments)
+    with pytest.raises(StopHere):
+        da.train_mlm(tiny_start, corpus, tmp_path / "gpu", tiny_mlm(precision="auto"))
+    assert seen["use_cpu"] is False and seen[expected] is True and seen["bf16" if expected == "fp16" else "fp16"] is False
+    assert seen["dataloader_num_workers"] > 0

@@ -52,3 +52,30 @@ def test_recipe_runs_every_stage_resumes_and_exports(tmp_path, forced_precision,
     before = json.loads((work / "recipe_log.json").read_text())
     again = recipe.run(recipe.RecipeConfig(**{**config.__dict__, "export_to": None}))
     assert {k: again[k] for k in before if k not in ("config",)} == {k: before[k] for k in before if k != "config"}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"precision": "fp8"}, "not one of"), ({"max_docs": -5}, "--max-docs must be positive"),
+    ({"train_size": -5}, "--train-size must be positive"), ({"test_size": -1}, "--test-size must be positive"),
+    ({"vocab_size": 0}, "--vocab-size must be positive"), ({"mlm_corpus_epochs": -1.0}, "--mlm-corpus-epochs must be 0"),
+    ({"hidden_size": 200}, "split evenly"), ({"epochs": 0.0}, "must be positive"), ({"corpus_path": "no/such/reviews.txt"}, "Corpus not found"),
+])
+def test_recipe_refuses_bad_settings_before_any_stage(tmp_path, change, message):
+    import os
+
+    import build_default_model as recipe
+
+    config = recipe.RecipeConfig(**{"corpus_path": os.environ["CORPUS_PATH"], "work_dir": str(tmp_path / "work"), **change})
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        recipe.run(config)
+    assert not (tmp_path / "work").exists()  # nothing was started
+
+
+def test_recipe_names_the_gpu_it_trained_on(monkeypatch):
+    import build_default_model as recipe
+    import precision
+
+    monkeypatch.setattr(precision, "torch_accelerator", lambda: ("cuda", (9, 0), "NVIDIA H200"))
+    assert recipe.machine().startswith("NVIDIA H200 (CUDA compute capability 9.0)")
+    monkeypatch.setattr(precision, "torch_accelerator", lambda: ("cpu", None, "x86_64, 2 CPU cores"))
+    assert "CPU cores" in recipe.machine() and "CUDA" not in recipe.machine()

@@ -66,8 +66,45 @@ def test_code_hash_follows_imported_modules_and_the_assets_they_name(tmp_path):
     before = run_notebooks.code_hash(notebook, tmp_path)
     (tmp_path / "unused.py").write_text("x = 2\n")
     assert run_notebooks.code_hash(notebook, tmp_path) == before  # not a dependency
-    (tmp_path / "inner.py").write_text('DEFAULT = "assets/tiny-model"  # edited\n')
+    (tmp_path / "inner.py").write_text('"""A docstring."""\nDEFAULT = "assets/tiny-model"  # a comment\n')
+    assert run_notebooks.code_hash(notebook, tmp_path) == before  # comments and docstrings are not behaviour
+    (tmp_path / "inner.py").write_text('DEFAULT = "assets/tiny-model"\nSIZE = 2\n')
     after_module = run_notebooks.code_hash(notebook, tmp_path)
     assert after_module != before
     (model / "config.json").write_text('{"hidden_size": 8}')
     assert run_notebooks.code_hash(notebook, tmp_path) != after_module
+
+
+@pytest.mark.parametrize("notebook_name", ["02-Fine-tuning-ALBERT-in-PyTorch.ipynb", "00-Building-a-domain-ALBERT.ipynb"])
+def test_committed_notebook_stays_current_after_comment_edits_and_goes_stale_after_code_edits(tmp_path, notebook_name):
+    """On a copy of the repository: comments, docstrings and line wrapping edited in every module a committed notebook
+    imports keep its recorded hash (no re-execution for a pure clean-up); one changed value makes it stale."""
+    import ast
+    import shutil
+
+    repo = run_notebooks.REPO
+    notebook = nbformat.read(repo / notebook_name, as_version=4)
+    sources = [c.source for c in notebook.cells if c.cell_type == "code"]
+    copy = tmp_path / "repo"
+    (copy / "assets").mkdir(parents=True)
+    for folder in (repo / "assets").iterdir():
+        (copy / "assets" / folder.name).symlink_to(folder)
+    modules = [p for p in run_notebooks.dependencies(sources, repo) if p.suffix == ".py"]
+    assert len(modules) >= 4
+    for module in modules:
+        shutil.copy(module, copy / module.name)
+    before = run_notebooks.code_hash(notebook, copy)
+    assert before == run_notebooks.code_hash(notebook, repo)
+    for module in modules:
+        path = copy / module.name
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # ast.unparse drops every comment and rewraps every line; each function gets a new or an edited docstring
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef):
+                has_doc = isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+                node.body[:1 if has_doc else 0] = [ast.Expr(ast.Constant("An edited docstring."))]
+        path.write_text("# an edited comment\n" + ast.unparse(tree), encoding="utf-8")
+    assert run_notebooks.code_hash(notebook, copy) == before
+    precision_module = copy / "precision.py"
+    precision_module.write_text(precision_module.read_text().replace("CPU_MARGIN = 1.2", "CPU_MARGIN = 1.3"))
+    assert run_notebooks.code_hash(notebook, copy) != before

@@ -4,8 +4,9 @@
     python tools/run_notebooks.py 04-Fine-tuning-ALBERT-with-TPU.ipynb -p TRAIN_SIZE 20000
     python tools/run_notebooks.py 00-Building-a-domain-ALBERT.ipynb 01-Features-of-Transformers.ipynb -o runs/  # copies
 
-Each executed notebook gets `metadata.kbalbert.code_hash`, a hash of its code cells, of the repository modules they
-import (and the modules those import), and of every file in the `assets/` folders any of them names; and `executed_with`, the `-p`
+Each executed notebook gets `metadata.kbalbert.code_hash`, a hash of its code cells, of the code of the repository
+modules they import (and the modules those import; comments and docstrings do not count, so editing them keeps the
+notebooks current), and of every file in the `assets/` folders any of them names; and `executed_with`, the `-p`
 overrides. The cell papermill injects for those overrides is removed from the written notebook, so its code is what a
 learner runs. `tests/test_notebooks.py` fails when a notebook's code no longer matches that hash, so
 outputs that are stale cannot land silently. A notebook with a `RUN_COMMAND` parameter is told this command line.
@@ -14,6 +15,7 @@ outputs that are stale cannot land silently. A notebook with a `RUN_COMMAND` par
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import os
 import re
@@ -53,8 +55,26 @@ def dependencies(sources: list[str], repo: Path = REPO) -> list[Path]:
     return sorted(files)
 
 
+def behaviour(source: str) -> str:
+    """A module's code as Python runs it: parsed with `ast`, docstrings dropped, dumped without comments or layout.
+    Editing a comment, a docstring or the line wrapping leaves this unchanged; changing any statement, name or value
+    changes it. A file that does not parse is taken as it is."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return source
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+
+
 def code_hash(notebook: nbformat.NotebookNode, repo: Path = REPO) -> str:
-    """sha256 over the notebook's code cells and the contents of its `dependencies`."""
+    """sha256 over the notebook's code cells, the behaviour (`behaviour`: no comments, no docstrings) of the modules
+    they import, and the bytes of the asset files: what can change the notebook's outputs."""
     sources = [
         cell.source
         for cell in notebook.cells
@@ -63,7 +83,8 @@ def code_hash(notebook: nbformat.NotebookNode, repo: Path = REPO) -> str:
     digest = hashlib.sha256("\n\x00\n".join(sources).encode("utf-8"))
     for path in dependencies(sources, repo):
         digest.update(f"\n\x00{path.relative_to(repo).as_posix()}\x00".encode())
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+        content = behaviour(path.read_text(encoding="utf-8")).encode("utf-8") if path.suffix == ".py" else path.read_bytes()
+        digest.update(hashlib.sha256(content).digest())
     return digest.hexdigest()
 
 
