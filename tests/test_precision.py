@@ -1,7 +1,6 @@
 """The one precision rule (precision.py) on simulated devices: T4, A100, H100, TPU, CPUs with and without fast bf16."""
 
 import re
-import time
 from pathlib import Path
 
 import nbformat
@@ -12,14 +11,34 @@ import precision
 REPO = Path(__file__).resolve().parents[1]
 
 
+class FakeClock:
+    """Stands in for `time.perf_counter` inside precision.py: time moves only when a fake step says so, so the
+    measurement sees exactly the step times given, however loaded the machine is."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def fake_clock(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(precision.time, "perf_counter", clock)
+    return clock
+
+
 def sleeper(seconds_by_precision, calls=None):
-    """A fake `make_step`: each precision's step takes a fixed time, like a CPU whose bf16 is that fast."""
+    """A fake `make_step`: each precision's step takes a fixed time on the fake clock, like a CPU whose bf16 is that
+    fast."""
+    clock = precision.time.perf_counter  # the fake clock (fixture above)
 
     def make_step(name):
         def step():
             if calls is not None:
                 calls[name] = calls.get(name, 0) + 1
-            time.sleep(seconds_by_precision[name])
+            clock.now += seconds_by_precision[name]
 
         return step
 

@@ -108,3 +108,37 @@ def test_committed_notebook_stays_current_after_comment_edits_and_goes_stale_aft
     precision_module = copy / "precision.py"
     precision_module.write_text(precision_module.read_text().replace("CPU_MARGIN = 1.2", "CPU_MARGIN = 1.3"))
     assert run_notebooks.code_hash(notebook, copy) != before
+
+
+def test_a_failed_run_leaves_the_notebook_as_it_was(tmp_path, monkeypatch):
+    """The in-place run (make notebooks) of a notebook whose run fails must not overwrite its good outputs."""
+    import papermill
+
+    good = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("print('hello')")
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+    good.cells = [cell]
+    path = tmp_path / "00-x.ipynb"
+    nbformat.write(good, path)
+    before = path.read_bytes()
+
+    def failing_run(input_path, output_path, **kwargs):
+        nbformat.write(nbformat.v4.new_notebook(), output_path)  # papermill writes as it goes, then raises
+        raise papermill.PapermillExecutionError(0, 1, "x", "RuntimeError", "boom", [])
+
+    monkeypatch.setattr(papermill, "execute_notebook", failing_run)
+    monkeypatch.setattr(run_notebooks, "REPO", tmp_path)
+    with pytest.raises(papermill.PapermillExecutionError):
+        run_notebooks.run(path, {}, None)
+    assert path.read_bytes() == before
+    assert (tmp_path / "outputs" / "failed" / "00-x.ipynb").is_file()
+    assert [p.name for p in tmp_path.glob(".*running*")] == []
+
+    def working_run(input_path, output_path, **kwargs):
+        notebook = nbformat.read(input_path, as_version=4)
+        notebook.cells[0].outputs[0]["text"] = "hello again\n"
+        nbformat.write(notebook, output_path)
+
+    monkeypatch.setattr(papermill, "execute_notebook", working_run)
+    run_notebooks.run(path, {}, None)
+    assert "hello again" in path.read_text() and nbformat.read(path, as_version=4).metadata["kbalbert"]["code_hash"]

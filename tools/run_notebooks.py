@@ -183,8 +183,19 @@ def run(path: Path, parameters: dict[str, str], output: Path | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     print(f"executing {path.name} -> {target} with {parameters or 'default parameters'}", flush=True)
     start = time.perf_counter()
-    papermill.execute_notebook(str(path), str(target), parameters=parameters, cwd=str(REPO), progress_bar=False)
-    executed = nbformat.read(target, as_version=4)
+    # Written to a temporary file first: the target (often the committed notebook itself) is replaced only by a run
+    # that finished. A failed run is kept under outputs/failed/ to read its error, and the target stays as it was.
+    partial = target.with_name(f".{target.stem}.running.ipynb")
+    try:
+        papermill.execute_notebook(str(path), str(partial), parameters=parameters, cwd=str(REPO), progress_bar=False)
+    except BaseException:
+        failed = REPO / "outputs" / "failed" / target.name
+        if partial.exists():
+            failed.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(partial, failed)
+            print(f"the run failed; {target} is unchanged, the failed run is in {failed}", flush=True)
+        raise
+    executed = nbformat.read(partial, as_version=4)
     # The cell papermill injects for `-p` overrides is not kept: the committed notebook's code is what a learner runs.
     # The overrides are recorded in the metadata below (and the notebooks print what they used).
     executed.cells = [c for c in executed.cells if "injected-parameters" not in c.metadata.get("tags", [])]
@@ -194,7 +205,8 @@ def run(path: Path, parameters: dict[str, str], output: Path | None) -> None:
         "executed_with": parameters,
         "wall_seconds": round(time.perf_counter() - start),
     }
-    nbformat.write(executed, target)
+    nbformat.write(executed, partial)
+    os.replace(partial, target)
     print(f"done in {time.perf_counter() - start:.0f} s", flush=True)
 
 
