@@ -5,7 +5,8 @@
     python scripts/build_default_model.py --export-to assets   # the same, then copies the two folders into assets/
 
 Stages (each is skipped when its output already exists, and the training stages resume from their last checkpoint, so
-an interrupted run picks up where it was):
+an interrupted run picks up where it was; the work folder records the settings it was started with, and a rerun with
+other settings stops before any stage and says which differ):
   1. tokenizer/      WordPiece vocabulary trained on the unlabelled review corpus (domain_albert.train_wordpiece)
   2. word2vec.npy    skip-gram vectors of the WordPiece tokens over the same corpus (domain_albert.word2vec_vectors)
   3. start/          a small ALBERT whose word embeddings are those vectors (domain_albert.build_albert)
@@ -74,6 +75,9 @@ class RecipeConfig:
 
 
 PRETRAINED_NAME, CLASSIFIER_NAME = "albert-movie-wp-small", "albert-movie-wp-small-nsmc"
+# Settings that do not change what the stages make: a rerun may change them and still resume the same work folder.
+# (NSMC is checked against its published sha256, so where it lies does not matter; precision is recorded per stage.)
+NOT_RUN_DEFINING = ("work_dir", "export_to", "nsmc_dir", "precision")
 
 
 def machine() -> str:
@@ -207,7 +211,10 @@ def run(config: RecipeConfig) -> dict:
 
     check(config)
     work = Path(config.work_dir)
-    work.mkdir(parents=True, exist_ok=True)
+    # A work folder belongs to one set of settings: finished stages are reused only by a rerun with the same ones.
+    defining = {k: v for k, v in asdict(config).items() if k not in NOT_RUN_DEFINING}
+    defining["corpus_path"] = str(Path(config.corpus_path).expanduser().resolve())
+    domain_albert.check_same_run(work / "recipe_settings.json", defining, "recipe")
     log_file = work / "recipe_log.json"
     log = json.loads(log_file.read_text()) if log_file.exists() else {}
 

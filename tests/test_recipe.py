@@ -79,3 +79,23 @@ def test_recipe_names_the_gpu_it_trained_on(monkeypatch):
     assert recipe.machine().startswith("NVIDIA H200 (CUDA compute capability 9.0)")
     monkeypatch.setattr(precision, "torch_accelerator", lambda: ("cpu", None, "x86_64, 2 CPU cores"))
     assert "CPU cores" in recipe.machine() and "CUDA" not in recipe.machine()
+
+
+def test_recipe_refuses_a_work_folder_made_with_other_settings(tmp_path, monkeypatch):
+    """The same work folder with another vocabulary or model size must not quietly reuse the finished stages."""
+    import os
+
+    import build_default_model as recipe
+    import domain_albert
+
+    config = recipe.RecipeConfig(corpus_path=os.environ["CORPUS_PATH"], work_dir=str(tmp_path / "work"), vocab_size=2000)
+    monkeypatch.setattr(domain_albert, "train_wordpiece", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("stage 1 ran")))
+    with pytest.raises(RuntimeError, match="stage 1 ran"):  # the first run records its settings, then starts stage 1
+        recipe.run(config)
+    other = recipe.RecipeConfig(**{**config.__dict__, "vocab_size": 3000, "hidden_size": 128})
+    with pytest.raises(ValueError, match=r"other settings.*vocab_size: 2000 before, 3000 now.*hidden_size"):
+        recipe.run(other)
+    # what does not change the models may change: precision, where to export
+    again = recipe.RecipeConfig(**{**config.__dict__, "precision": "fp32", "export_to": str(tmp_path / "x")})
+    with pytest.raises(RuntimeError, match="stage 1 ran"):
+        recipe.run(again)
