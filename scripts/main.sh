@@ -5,8 +5,15 @@
 # e.g. `bash scripts/main.sh -p EPOCHS 2`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# NSMC: NSMC_DIR if set, else ../shared/data/nsmc when it is there, else a download from the public release
+# (github.com/e9t/nsmc, two files of 14 MB and 4.9 MB, sha256-checked) into ~/.cache/kbalbert/nsmc.
+if [ -z "${NSMC_DIR:-}" ] && [ -d "$PWD/../shared/data/nsmc" ]; then export NSMC_DIR=$PWD/../shared/data/nsmc; fi
+if [ -z "${NSMC_DIR:-}" ]; then
+  echo "NSMC: no ../shared/data/nsmc beside the repository and no NSMC_DIR; downloading ratings_train.txt and" \
+       "ratings_test.txt from https://raw.githubusercontent.com/e9t/nsmc/master/ into ~/.cache/kbalbert/nsmc (sha256-checked)."
+fi
+export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false
 source scripts/setup.sh
-export NSMC_DIR=${NSMC_DIR:-$PWD/../shared/data/nsmc} HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false
 mkdir -p outputs
 .venv/bin/python tools/run_notebooks.py 02-Fine-tuning-ALBERT-in-PyTorch.ipynb -o outputs/02-Fine-tuning-ALBERT-in-PyTorch.executed.ipynb "$@"
 echo "metrics: outputs/02-nsmc-pytorch/metrics.json"

@@ -2,6 +2,17 @@
 # Runs the whole test suite (tokenizer parity on all NSMC reviews, data checks, notebooks at smoke size, offline).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The tests run offline on the data beside the repository: NSMC (ratings_train.txt, ratings_test.txt) and the review
+# corpus (reviews.txt). Say so clearly when they are not there, instead of failing test by test.
+export NSMC_DIR=${NSMC_DIR:-$PWD/../shared/data/nsmc} CORPUS_PATH=${CORPUS_PATH:-$PWD/../shared/data/movie-reviews/reviews.txt}
+for needed in "$NSMC_DIR/ratings_train.txt" "$NSMC_DIR/ratings_test.txt" "$CORPUS_PATH"; do
+  if [ ! -e "$needed" ]; then
+    echo "The tests need $needed. Put NSMC (github.com/e9t/nsmc: ratings_train.txt, ratings_test.txt) in" \
+         "../shared/data/nsmc and the review corpus in ../shared/data/movie-reviews/reviews.txt beside the repository," \
+         "or set NSMC_DIR and CORPUS_PATH." >&2
+    exit 2
+  fi
+done
+export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 source scripts/setup.sh
-export NSMC_DIR=${NSMC_DIR:-$PWD/../shared/data/nsmc} HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/python -m pytest -p no:cacheprovider "$@" tests
