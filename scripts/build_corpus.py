@@ -51,6 +51,9 @@ def build_corpus(raw_dir: str | Path, test_ids: Iterable[str], test_texts: Itera
                 seen.add(text)
                 lines.append(text)
     counts["kept"] = len(lines)
+    if not lines:
+        raise SystemExit(f"{raw_dir}: {counts['files']} files, {counts['reviews']} reviews, none left to keep ({counts}). "
+                         "Give the raw/ folder of a clone of github.com/e9t/nsmc (lists of {\"review\": ...} per movie).")
     return lines, counts
 
 
@@ -63,11 +66,11 @@ def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import kbalbert_data
 
+    output = Path(args.output)
+    if output.exists():  # checked first: nothing is read or built for a run that could not write its result
+        raise SystemExit(f"{output} exists: give a new file name (nothing is overwritten).")
     test = kbalbert_data.load_nsmc(args.nsmc_dir)["test"]
     lines, counts = build_corpus(args.raw_dir, test["id"], test["document"])
-    output = Path(args.output)
-    if output.exists():
-        raise SystemExit(f"{output} exists: give a new file name (nothing is overwritten).")
     output.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(json.dumps({**counts, "output": str(output)}, ensure_ascii=False))
 

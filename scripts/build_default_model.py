@@ -2,7 +2,8 @@
 
     python scripts/build_default_model.py                  # everything under outputs/default-model/ (85 min on 2 CPU cores
                                                            # with AVX-512-BF16, bf16; about 3.3 h estimated on AVX2-only, fp32)
-    python scripts/build_default_model.py --export-to assets   # the same, then copies the two folders into assets/
+    python scripts/build_default_model.py --export-to assets --overwrite-export true   # the same, then replaces the
+                                                           # two folders in assets/ (without the flag it refuses)
 
 Stages (each is skipped when its output already exists, and the training stages resume from their last checkpoint, so
 an interrupted run picks up where it was; the work folder records the settings it was started with, and a rerun with
@@ -49,6 +50,7 @@ class RecipeConfig:
     nsmc_dir: str | None = os.environ.get("NSMC_DIR")
     work_dir: str = "outputs/default-model"
     export_to: str | None = None  # e.g. assets: writes <export_to>/albert-movie-wp-small and ...-nsmc
+    overwrite_export: bool = False  # True: replace those two folders if they exist (else the run refuses at the start)
     max_docs: int | None = None  # None: the whole corpus
     vocab_size: int = 32_000
     min_frequency: int = 3
@@ -77,7 +79,7 @@ class RecipeConfig:
 PRETRAINED_NAME, CLASSIFIER_NAME = "albert-movie-wp-small", "albert-movie-wp-small-nsmc"
 # Settings that do not change what the stages make: a rerun may change them and still resume the same work folder.
 # (NSMC is checked against its published sha256, so where it lies does not matter; precision is recorded per stage.)
-NOT_RUN_DEFINING = ("work_dir", "export_to", "nsmc_dir", "precision")
+NOT_RUN_DEFINING = ("work_dir", "export_to", "overwrite_export", "nsmc_dir", "precision")
 
 
 def machine() -> str:
@@ -111,6 +113,11 @@ def check(config: RecipeConfig) -> None:
     if config.hidden_size % max(1, config.hidden_size // 64):
         raise ValueError(f"--hidden-size {config.hidden_size} must split evenly into hidden_size // 64 attention heads "
                          "(e.g. 128, 256, 384).")
+    if config.export_to and not config.overwrite_export:
+        existing = [str(Path(config.export_to) / n) for n in (PRETRAINED_NAME, CLASSIFIER_NAME) if (Path(config.export_to) / n).exists()]
+        if existing:
+            raise FileExistsError(f"{' and '.join(existing)} exist: --export-to does not replace them unless you add "
+                                  "--overwrite-export true (or give another --export-to folder).")
     if not Path(config.corpus_path).expanduser().exists():
         raise FileNotFoundError(f"Corpus not found: {config.corpus_path}. Set --corpus-path (or CORPUS_PATH) to a .txt "
                                 "file with one review per line, or a folder of them.")
@@ -120,7 +127,7 @@ def command(config: RecipeConfig) -> str:
     """The command line that repeats this run (only the settings that differ from the defaults)."""
     defaults = asdict(RecipeConfig())
     changed = [f"--{k.replace('_', '-')} {v}" for k, v in asdict(config).items()
-               if v != defaults[k] and k not in ("corpus_path", "nsmc_dir", "export_to")]
+               if v != defaults[k] and k not in ("corpus_path", "nsmc_dir", "export_to", "overwrite_export")]
     return " ".join(["python scripts/build_default_model.py", *changed])
 
 
@@ -194,7 +201,7 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
     facts["At inference"] = "the ALBERT alone (no other model in the loop; the TF-IDF model only labelled training data)"
     usage = ("from transformers import pipeline\n"
              f"classifier = pipeline(\"text-classification\", model=\"assets/{CLASSIFIER_NAME}\")\n"
-             "classifier(\"배우들 연기가 정말 좋았다\")")
+             "classifier(\"배우들 연기가 정말 좋았다\", truncation=True)  # truncation: reviews longer than 128 tokens")
     model_card(CLASSIFIER_NAME, f"`{PRETRAINED_NAME}` fine-tuned on NSMC (Korean movie-review sentiment).", facts,
                usage=usage, accuracy=final["test_accuracy"], f1=final["test_f1"],
                tags=["albert", "korean", "wordpiece", "sentiment-analysis", "nsmc"]).save(classifier / "README.md")
@@ -313,9 +320,12 @@ def run(config: RecipeConfig) -> dict:
     if config.export_to:
         target = Path(config.export_to)
         for source, name in ((pretrained, PRETRAINED_NAME), (classifier, CLASSIFIER_NAME)):
-            if (target / name).exists():
+            partial = target / f".{name}.partial"  # copied whole first, then swapped in: never a half-written folder
+            shutil.rmtree(partial, ignore_errors=True)
+            shutil.copytree(source, partial)
+            if (target / name).exists():  # only with overwrite_export (checked before the first stage)
                 shutil.rmtree(target / name)
-            shutil.copytree(source, target / name)
+            partial.rename(target / name)
         print(f"exported to {target / PRETRAINED_NAME} and {target / CLASSIFIER_NAME}")
     return log
 
@@ -327,6 +337,6 @@ if __name__ == "__main__":
     (config,) = parser.parse_args_into_dataclasses()
     try:
         check(config)  # bad settings: one line, before any stage
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
         parser.error(str(error))
     print(json.dumps(run(config), indent=2, ensure_ascii=False))

@@ -38,3 +38,9 @@ def test_rebuilds_without_test_reviews_repeats_or_blanks(tmp_path, nsmc, capsys)
         build_corpus.main([str(raw), str(output)])
     with pytest.raises(SystemExit, match="raw/ folder"):
         build_corpus.main([str(tmp_path / "empty"), str(tmp_path / "other.txt")])
+
+    (tmp_path / "holds-nothing").mkdir()
+    (tmp_path / "holds-nothing" / "1.json").write_text("[]")
+    with pytest.raises(SystemExit, match="none left to keep"):  # not a 1-byte corpus written with exit 0
+        build_corpus.main([str(tmp_path / "holds-nothing"), str(tmp_path / "third.txt")])
+    assert not (tmp_path / "third.txt").exists()

@@ -99,3 +99,19 @@ def test_recipe_refuses_a_work_folder_made_with_other_settings(tmp_path, monkeyp
     again = recipe.RecipeConfig(**{**config.__dict__, "precision": "fp32", "export_to": str(tmp_path / "x")})
     with pytest.raises(RuntimeError, match="stage 1 ran"):
         recipe.run(again)
+
+
+def test_export_never_replaces_existing_folders_without_the_flag(tmp_path):
+    import os
+
+    import build_default_model as recipe
+
+    export = tmp_path / "assets"
+    (export / recipe.PRETRAINED_NAME).mkdir(parents=True)
+    (export / recipe.PRETRAINED_NAME / "model.safetensors").write_bytes(b"a user's model")
+    config = recipe.RecipeConfig(corpus_path=os.environ["CORPUS_PATH"], work_dir=str(tmp_path / "work"),
+                                 export_to=str(export))
+    with pytest.raises(FileExistsError, match="--overwrite-export true"):
+        recipe.run(config)
+    assert (export / recipe.PRETRAINED_NAME / "model.safetensors").read_bytes() == b"a user's model"
+    assert not (tmp_path / "work").exists()  # refused before any stage
