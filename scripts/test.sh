@@ -13,6 +13,10 @@ for needed in "$NSMC_DIR/ratings_train.txt" "$NSMC_DIR/ratings_test.txt" "$CORPU
     exit 2
   fi
 done
+if ! command -v chromium >/dev/null; then
+  echo "Note: the demo's browser test (tests/test_demo.py) is skipped: it needs Debian's Chromium and a Korean font" \
+       "(apt-get install chromium fonts-nanum; .ci/run installs them)." >&2
+fi
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 source scripts/setup.sh
 .venv/bin/python -m pytest -p no:cacheprovider "$@" tests
