@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import runs
+
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # same ids as the char vocabulary: [PAD] is 0
 
 
@@ -248,38 +250,6 @@ class MlmSettings:
         self.precision = precision.check(self.precision)
 
 
-def fingerprint(folder) -> str:
-    """A short sha256 of a model folder's weights: which start a run trained from, even if the folder is rebuilt."""
-    import hashlib
-    from pathlib import Path
-
-    digest = hashlib.sha256()
-    for name in ("model.safetensors", "config.json", "tokenizer.json"):
-        path = Path(folder) / name
-        if path.is_file():
-            digest.update(name.encode() + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def check_same_run(record_file, wanted: dict, what: str) -> None:
-    """Writes `wanted` (the settings that define a run) to `record_file`, or, when the file is there from an earlier
-    run, refuses to go on if they differ: resuming would mix two runs. Says what differs and what to do."""
-    import json
-    from pathlib import Path
-
-    record_file = Path(record_file)
-    if record_file.exists():
-        before = json.loads(record_file.read_text())
-        differs = {k: (before.get(k), v) for k, v in wanted.items() if before.get(k) != v}
-        if differs:
-            lines = ", ".join(f"{k}: {a!r} before, {b!r} now" for k, (a, b) in differs.items())
-            raise ValueError(f"{record_file.parent} holds a {what} run with other settings ({lines}). Resuming would mix "
-                             f"the two runs: give a new output folder, or delete {record_file.parent} to start over.")
-        return
-    record_file.parent.mkdir(parents=True, exist_ok=True)
-    record_file.write_text(json.dumps(wanted, indent=2, ensure_ascii=False))
-
-
 def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings(), callbacks=()) -> dict:
     """
     Trains `model_dir` (an ALBERT folder, e.g. `build_albert`'s with word2vec embeddings) as a masked language model
@@ -325,9 +295,9 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
         raise ValueError(f"The corpus has {corpus.num_rows} documents; the MLM stage needs more than held_out + "
                          f"batch_size = {s.held_out + s.batch_size}. Use a larger corpus or smaller settings.")
     run = {k: v for k, v in asdict(s).items() if k not in MlmSettings.NOT_RUN_DEFINING}
-    run.update(start_model=fingerprint(model_dir), corpus_documents=corpus.num_rows,
+    run.update(start_model=runs.fingerprint(model_dir), corpus_documents=corpus.num_rows,
                corpus_sha256=hashlib.sha256("\n".join(corpus["text"]).encode("utf-8")).hexdigest()[:16])
-    check_same_run(out / "mlm_run.json", run, "masked-language-model")
+    runs.check_same_run(out / "mlm_run.json", run, "masked-language-model")
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
 
     def encode(batch):

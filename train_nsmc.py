@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 LABELS = {0: "부정", 1: "긍정"}
+# A model folder needs one of these to be tokenized as it was trained (vocab.txt: KB-ALBERT's distributed format).
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model")
 
 
 @dataclass
@@ -123,23 +125,38 @@ def tfidf_teacher(c: float = 4.0):
                          LogisticRegression(C=c, max_iter=2000))
 
 
+def inference_plan(accelerator: str, capability: tuple[int, int] | None) -> tuple[str, str]:
+    """(device, precision) for predicting with a classifier: a GPU at `precision.py`'s rule (bf16 from compute
+    capability 8.0, fp16 below), the CPU in fp32 (teacher probabilities are cheap there next to training, and fp32
+    keeps them free of bf16 rounding)."""
+    import precision
+
+    if accelerator == "cpu":
+        return "cpu", "fp32"
+    return accelerator, precision.rule("auto", accelerator, capability).precision
+
+
 def predict_proba(model_dir, texts, batch_size: int = 256, max_length: int = 128) -> np.ndarray:
-    """Class probabilities of a saved sequence classifier for `texts`, in their order (batched by length)."""
+    """Class probabilities of a saved sequence classifier for `texts`, in their order (batched by length), on the
+    accelerator PyTorch finds (`inference_plan`)."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    import precision
     import tokenization_kbalbert  # noqa: F401
 
+    device, chosen = inference_plan(*precision.torch_accelerator()[:2])
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
+    model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval().to(device)
     encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
     order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
     probs = np.zeros((len(order), model.config.num_labels), dtype=np.float32)
-    with torch.inference_mode():
+    with torch.inference_mode(), precision.autocast(chosen, device):
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
             batch = tokenizer.pad({k: [encoded[k][i] for i in rows] for k in encoded.keys()}, return_tensors="pt")
-            probs[rows] = torch.softmax(model(**batch).logits.float(), dim=-1).numpy()
+            logits = model(**batch.to(device)).logits.float()
+            probs[rows] = torch.softmax(logits, dim=-1).cpu().numpy()
     return probs
 
 
@@ -214,7 +231,15 @@ def check_model_path(model_path: str) -> None:
     import os
 
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-    if Path(model_path).is_dir() or not offline:
+    if Path(model_path).is_dir():
+        # Without its tokenizer files AutoTokenizer quietly builds a tokenizer of 5 special tokens: every word becomes
+        # [UNK], and training goes on, learning nothing from the text.
+        if not any((Path(model_path) / name).is_file() for name in TOKENIZER_FILES):
+            raise FileNotFoundError(
+                f"{model_path} has no tokenizer files ({', '.join(TOKENIZER_FILES)}). Save the tokenizer beside the "
+                "model (tokenizer.save_pretrained(folder)), or give the folder it was saved with.")
+        return
+    if not offline:
         return
     raise FileNotFoundError(
         f"Model {model_path!r} is not a folder here and the Hub is offline (HF_HUB_OFFLINE). Give the folder of a saved "
@@ -262,6 +287,30 @@ def choose_precision(config: FinetuneConfig, batch_size: int, data, tokenizer):
     return choice[0]
 
 
+# The TrainingArguments that change what a fine-tuning run learns: a rerun into the same output folder must match them.
+RUN_DEFINING_ARGUMENTS = ("num_train_epochs", "max_steps", "per_device_train_batch_size", "gradient_accumulation_steps",
+                          "learning_rate", "lr_scheduler_type", "warmup_steps", "weight_decay", "eval_steps", "seed",
+                          "train_sampling_strategy")
+
+
+def run_settings(config: FinetuneConfig, planned: dict) -> dict:
+    """What defines a fine-tuning run (recorded in `<output_dir>/finetune_run.json`): the start model (path and
+    content), the data sizes, the precision asked for, the soft targets' content, the number of processes and the
+    training arguments that change the result. Where NSMC lies and progress bars do not count."""
+    from accelerate import PartialState
+
+    import kbalbert_data
+    import runs
+
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("nsmc_dir", "quiet", "soft_targets")}
+    settings["start_model"] = runs.fingerprint(config.model_path) if Path(config.model_path).is_dir() else None
+    settings["soft_targets_sha256"] = kbalbert_data.sha256sum(config.soft_targets) if config.soft_targets else None
+    settings["processes"] = PartialState().num_processes
+    settings.update({k: str(planned.get(k)) if k == "lr_scheduler_type" else planned.get(k)
+                     for k in RUN_DEFINING_ARGUMENTS})
+    return settings
+
+
 def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
     """Trains with `args` (TrainingArguments, or a dict of `training_arguments` overrides; default the recipe), keeps
     the checkpoint with the best validation accuracy, scores it once on test, saves it to `args.output_dir`/model with
@@ -280,6 +329,7 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
 
     import kbalbert_data
     import precision
+    import runs
     import tokenization_kbalbert  # noqa: F401  (registers the char tokenizer with AutoTokenizer)
 
     # A dict (or nothing) is turned into TrainingArguments once, below, when the precision is known.
@@ -296,6 +346,8 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
         transformers.logging.set_verbosity_error()
     out = Path(planned["output_dir"])
     check_model_path(config.model_path)
+    with PartialState().main_process_first():  # the first process writes the record, the others compare with it
+        runs.check_same_run(out / "finetune_run.json", run_settings(config, planned), "fine-tuning")
     tokenizer = AutoTokenizer.from_pretrained(config.model_path)
     with PartialState().main_process_first():  # the first process fills the datasets cache, the others read it
         nsmc = kbalbert_data.load_nsmc(config.nsmc_dir)

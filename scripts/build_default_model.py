@@ -213,6 +213,7 @@ def run(config: RecipeConfig) -> dict:
 
     import domain_albert
     import kbalbert_data
+    import runs
     import tokenization_kbalbert
     import train_nsmc
 
@@ -221,7 +222,7 @@ def run(config: RecipeConfig) -> dict:
     # A work folder belongs to one set of settings: finished stages are reused only by a rerun with the same ones.
     defining = {k: v for k, v in asdict(config).items() if k not in NOT_RUN_DEFINING}
     defining["corpus_path"] = str(Path(config.corpus_path).expanduser().resolve())
-    domain_albert.check_same_run(work / "recipe_settings.json", defining, "recipe")
+    runs.check_same_run(work / "recipe_settings.json", defining, "recipe")
     log_file = work / "recipe_log.json"
     log = json.loads(log_file.read_text()) if log_file.exists() else {}
 

@@ -179,3 +179,82 @@ def test_shipped_pretrained_model_fills_masks_better_than_token_frequencies(nsmc
             losses.append(float(model(**collate(rows[start:start + 250])).loss))
     loss = sum(losses) / len(losses)
     assert loss < unigram - 1.0, (loss, unigram)
+
+
+def _tiny_run(train_nsmc, model_path, out, precision="auto", **overrides):
+    return train_nsmc.finetune(
+        train_nsmc.FinetuneConfig(model_path=str(model_path), train_size=32, validation_size=16, test_size=16,
+                                  precision=precision, quiet=True),
+        train_nsmc.training_arguments(output_dir=str(out), per_device_train_batch_size=16, eval_steps=1, **overrides))
+
+
+def test_a_rerun_into_the_same_folder_resumes_only_the_same_run(tmp_path, forced_precision, monkeypatch):
+    """Issue 32: another model, learning rate or data size into the same --output_dir is refused before any work
+    (it used to resume the old run's checkpoint silently); the same settings resume."""
+    import shutil
+
+    sys.path.insert(0, str(REPO))
+    import train_nsmc
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    pretrained, out = REPO / "assets" / "albert-movie-wp-small", tmp_path / "run"
+    first = _tiny_run(train_nsmc, pretrained, out, forced_precision)
+    assert first["steps"] == 2 and (out / "finetune_run.json").exists()
+    saved = (out / "model" / "model.safetensors").read_bytes()
+    checkpoints = sorted(p.name for p in out.glob("checkpoint-*"))
+
+    with pytest.raises(ValueError, match=r"learning_rate: 0\.0003 before, 0\.0001 now"):
+        _tiny_run(train_nsmc, pretrained, out, forced_precision, learning_rate=1e-4)
+    other = tmp_path / "other-model"  # the same files but one config value changed: another start model
+    shutil.copytree(pretrained, other)
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "classifier_dropout_prob": 0.2}))
+    with pytest.raises(ValueError, match="start_model"):
+        _tiny_run(train_nsmc, other, out, forced_precision)
+    with pytest.raises(ValueError, match="train_size"):
+        train_nsmc.finetune(train_nsmc.FinetuneConfig(model_path=str(pretrained), train_size=48, validation_size=16,
+                                                      test_size=16, precision=forced_precision, quiet=True),
+                            train_nsmc.training_arguments(output_dir=str(out), per_device_train_batch_size=16,
+                                                          eval_steps=1))
+    assert (out / "model" / "model.safetensors").read_bytes() == saved  # nothing was overwritten by the refusals
+    assert sorted(p.name for p in out.glob("checkpoint-*")) == checkpoints
+    again = _tiny_run(train_nsmc, pretrained, out, forced_precision)  # same settings: resumes the finished run
+    assert again["steps"] == 2 and again["validation_accuracy"] == first["validation_accuracy"]
+
+
+def test_a_model_folder_without_its_tokenizer_is_refused_before_training(tmp_path, monkeypatch):
+    """Issue 32: AutoTokenizer would build a 5-token tokenizer from such a folder and training would go on on [UNK]s."""
+    import shutil
+
+    sys.path.insert(0, str(REPO))
+    import train_nsmc
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(REPO / "assets" / "albert-movie-wp-small" / name, bare / name)
+    with pytest.raises(FileNotFoundError, match="no tokenizer files"):
+        train_nsmc.finetune(train_nsmc.FinetuneConfig(model_path=str(bare)),
+                            train_nsmc.training_arguments(output_dir=str(tmp_path / "run")))
+    assert not (tmp_path / "run").exists()
+
+
+def test_teacher_predictions_follow_the_device_rule(monkeypatch):
+    """Issue 30: the distillation teacher's predictions run on the GPU when there is one, at precision.py's rule
+    (simulated: T4 -> fp16, H200 -> bf16), on the CPU in fp32; the autocast path gives the fp32 answers."""
+    import numpy as np
+
+    sys.path.insert(0, str(REPO))
+    import train_nsmc
+
+    assert train_nsmc.inference_plan("cpu", None) == ("cpu", "fp32")
+    assert train_nsmc.inference_plan("cuda", (7, 5)) == ("cuda", "fp16")
+    assert train_nsmc.inference_plan("cuda", (9, 0)) == ("cuda", "bf16")
+    classifier = REPO / "assets" / "albert-movie-wp-small-nsmc"
+    texts = ["정말 재밌다", "최악이다 진짜", "배우 연기 최고", "시간 아깝다", ""]
+    fp32 = train_nsmc.predict_proba(classifier, texts)
+    monkeypatch.setattr(train_nsmc, "inference_plan", lambda accelerator, capability: ("cpu", "bf16"))
+    bf16 = train_nsmc.predict_proba(classifier, texts)
+    assert fp32.shape == (5, 2) and np.allclose(fp32.sum(1), 1, atol=1e-5)
+    assert np.abs(fp32 - bf16).max() < 0.05 and (fp32.argmax(1) == bf16.argmax(1)).all()

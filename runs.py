@@ -1,0 +1,37 @@
+"""Run records: the settings that define a training run, written into its output folder when it starts, so that a
+rerun into the same folder resumes only the same run. Used by every resumable stage (`domain_albert.train_mlm`,
+`train_nsmc.finetune`, notebook 02, `scripts/build_default_model.py`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+
+def fingerprint(folder) -> str:
+    """A short sha256 of a model folder (its weights, config and tokenizer): which start a run trained from, so a
+    folder rebuilt under the same name counts as another start."""
+    digest = hashlib.sha256()
+    for name in ("model.safetensors", "config.json", "tokenizer.json"):
+        path = Path(folder) / name
+        if path.is_file():
+            digest.update(name.encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def check_same_run(record_file, wanted: dict, what: str) -> None:
+    """Writes `wanted` (the settings that define a run) to `record_file`, or, when the file is there from an earlier
+    run, refuses to go on if they differ: resuming would mix two runs. Says what differs and what to do."""
+    record_file = Path(record_file)
+    wanted = json.loads(json.dumps(wanted, ensure_ascii=False))  # compare as stored: tuples become lists, and so on
+    if record_file.exists():
+        before = json.loads(record_file.read_text(encoding="utf-8"))
+        differs = {k: (before.get(k), v) for k, v in wanted.items() if before.get(k) != v}
+        if differs:
+            lines = ", ".join(f"{k}: {a!r} before, {b!r} now" for k, (a, b) in differs.items())
+            raise ValueError(f"{record_file.parent} holds a {what} run with other settings ({lines}). Resuming would mix "
+                             f"the two runs: give a new output folder, or delete {record_file.parent} to start over.")
+        return
+    record_file.parent.mkdir(parents=True, exist_ok=True)
+    record_file.write_text(json.dumps(wanted, indent=2, ensure_ascii=False), encoding="utf-8")
