@@ -22,7 +22,7 @@ _KERAS = ["tensorflow", "keras", "keras-hub", "scikit-learn"]
 PACKAGES = {
     "00": _CORE + ["accelerate", "gensim", "scikit-learn"],
     "01": _CORE + ["accelerate"] + _KERAS + ["onnx", "onnxscript", "onnxruntime"],
-    "02": _CORE + ["accelerate", "scikit-learn"],
+    "02": _CORE + ["accelerate", "scikit-learn", "gradio"],
     "03": _CORE + _KERAS,
     "04": _CORE + _KERAS,
 }

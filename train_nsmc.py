@@ -248,6 +248,32 @@ def check_model_path(model_path: str) -> None:
     )
 
 
+def log_evaluations_only(trainer) -> None:
+    """Keeps the Trainer's progress bar (if it has one) but replaces the log dicts it prints at every logging step
+    (numbers as strings) with one line per evaluation: step, last training loss, validation loss and accuracy. The
+    full history stays in `trainer.state.log_history`."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
+
+    class BarOnly(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            pass
+
+    class EvaluationLine(TrainerCallback):
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            if state.is_world_process_zero and metrics and "eval_accuracy" in metrics:
+                losses = [h["loss"] for h in state.log_history if "loss" in h]
+                train = f", 학습 손실 {losses[-1]:.4f}" if losses else ""
+                print(f"스텝 {state.global_step:,}/{state.max_steps:,}{train}, 검증 손실 {metrics['eval_loss']:.4f}, "
+                      f"검증 정확도 {metrics['eval_accuracy']:.4f}", flush=True)
+
+    had_bar = any(isinstance(c, ProgressCallback) for c in trainer.callback_handler.callbacks)
+    trainer.remove_callback(PrinterCallback)
+    trainer.remove_callback(ProgressCallback)
+    if had_bar:
+        trainer.add_callback(BarOnly)
+    trainer.add_callback(EvaluationLine)
+
+
 def compute_metrics(prediction) -> dict[str, float]:
     """Accuracy and macro F1, computed against the labels the Trainer returns with its predictions (same order)."""
     from sklearn.metrics import accuracy_score, f1_score
@@ -295,14 +321,16 @@ RUN_DEFINING_ARGUMENTS = ("num_train_epochs", "max_steps", "per_device_train_bat
 
 def run_settings(config: FinetuneConfig, planned: dict) -> dict:
     """What defines a fine-tuning run (recorded in `<output_dir>/finetune_run.json`): the start model (path and
-    content), the data sizes, the precision asked for, the soft targets' content, the number of processes and the
-    training arguments that change the result. Where NSMC lies and progress bars do not count."""
+    content), the training and validation sizes, the precision asked for, the soft targets' content, the number of
+    processes and the training arguments that change the result. Where NSMC lies, the test size and progress bars
+    do not count."""
     from accelerate import PartialState
 
     import kbalbert_data
     import runs
 
-    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in ("nsmc_dir", "quiet", "soft_targets")}
+    settings = {k: v for k, v in dataclasses.asdict(config).items()
+                if k not in ("nsmc_dir", "quiet", "soft_targets", "test_size")}  # test_size: scored after training
     settings["start_model"] = runs.fingerprint(config.model_path) if Path(config.model_path).is_dir() else None
     settings["soft_targets_sha256"] = kbalbert_data.sha256sum(config.soft_targets) if config.soft_targets else None
     settings["processes"] = PartialState().num_processes

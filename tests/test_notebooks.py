@@ -179,7 +179,7 @@ def test_notebook_02_smoke_independent_score_and_resume(tmp_path, forced_precisi
     params = dict(SMOKE_02, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-wp-small"),
                   PRECISION=forced_precision)
     first = execute("02-Fine-tuning-ALBERT-in-PyTorch.ipynb", tmp_path, **params)
-    assert "training from scratch" in printed(first)
+    assert "처음부터 학습합니다" in printed(first)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["steps"] == 16 and metrics["test_reviews"] == 160
     assert forced_precision == "auto" or metrics["precision"] == forced_precision
@@ -205,21 +205,73 @@ def test_notebook_02_smoke_independent_score_and_resume(tmp_path, forced_precisi
 
     # The 2-process Accelerate run inside the notebook saved one model, trained on both processes at the notebook's
     # precision, and says truthfully what it launched.
-    accelerate_metrics = json.loads((run_dir / "accelerate" / "metrics.json").read_text())
-    assert accelerate_metrics["processes"] == 2 and (run_dir / "accelerate" / "model" / "model.safetensors").is_file()
+    accelerate_metrics = json.loads((run_dir / "accelerate-2proc" / "metrics.json").read_text())
+    assert accelerate_metrics["processes"] == 2 and (run_dir / "accelerate-2proc" / "model" / "model.safetensors").is_file()
     assert accelerate_metrics["precision"] == metrics["precision"]
     assert accelerate_metrics["train_loss"] < 1.0, accelerate_metrics  # a per-review mean, not multiplied by 2
     assert "2 CPU processes (gloo)" in printed(first) and "CUDAs" not in printed(first)
+    # The demo section: the page answered the API (a label for a review, the message for an empty one) and the
+    # server was closed; the Trainer printed one line per evaluation, not its log dicts.
+    assert re.search(r"'배우들 .*' -> (긍정|부정) \{", printed(first))
+    assert "'' -> (예측 없음) {} | 리뷰를 입력해 주세요" in printed(first)
+    assert re.search(r"포트 \d+: 닫혔습니다", printed(first))
+    assert "검증 정확도" in printed(first) and "'grad_norm'" not in printed(first)
 
     # An interruption after the checkpoint of step 8: the last checkpoint and the exported model are gone.
     checkpoints = run_dir / "checkpoints"
     assert sorted(p.name for p in checkpoints.iterdir()) == ["checkpoint-16", "checkpoint-8"]
     shutil.rmtree(checkpoints / "checkpoint-16")
     shutil.rmtree(model_dir)
-    second = execute("02-Fine-tuning-ALBERT-in-PyTorch.ipynb", tmp_path, **{**params, "RUN_BASELINE": False, "ACCELERATE_PROCESSES": 1})
-    assert re.search(r"resuming from .*checkpoint-8", printed(second))
+    second = execute("02-Fine-tuning-ALBERT-in-PyTorch.ipynb", tmp_path,
+                     **{**params, "RUN_BASELINE": False, "ACCELERATE_PROCESSES": 1, "DEMO": False})
+    assert re.search(r"이어서 학습합니다: .*checkpoint-8", printed(second))
     assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 16
     assert (model_dir / "model.safetensors").is_file()
+
+
+def test_notebook_02_refuses_to_resume_a_run_with_other_settings(tmp_path, nsmc):
+    """Issue 32: a quick run (TRAIN_SIZE changed), then the default run into the same OUTPUT_DIR used to resume the
+    quick run's checkpoint; now the setup cell stops before any work and says what differs."""
+    import runs
+
+    run_dir = tmp_path / "run"
+    runs.check_same_run(run_dir / "run.json", {"train_size": 20000}, "fine-tuning")  # as a quick run leaves it
+    with pytest.raises(Exception, match=r"train_size: 20000 before, 256 now"):
+        execute("02-Fine-tuning-ALBERT-in-PyTorch.ipynb", tmp_path, **dict(SMOKE_02, OUTPUT_DIR=str(run_dir)))
+    assert sorted(p.name for p in run_dir.iterdir()) == ["run.json"]  # nothing trained, nothing written
+
+
+def test_notebook_02_shows_the_recipes_training_arguments():
+    """Issue 31: notebook 02 teaches with its own parameter cell and TrainingArguments call; the values it shows are
+    the recipe's (train_nsmc.RECIPE), which train_nsmc.py and scripts/build_default_model.py train with."""
+    import ast
+
+    import train_nsmc
+
+    notebook = nbformat.read(REPO / "02-Fine-tuning-ALBERT-in-PyTorch.ipynb", as_version=4)
+    parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    values = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(parameters.source).body
+              if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)}
+    call = next(node for c in notebook.cells if c.cell_type == "code" and "args = TrainingArguments(" in c.source
+                for node in ast.walk(ast.parse(c.source))
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "TrainingArguments")
+    shown = {}
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            continue
+        try:
+            shown[keyword.arg] = ast.literal_eval(keyword.value)
+        except ValueError:  # a parameter name, or arithmetic on parameters; other names are run-time values
+            try:
+                shown[keyword.arg] = eval(compile(ast.Expression(keyword.value), "<cell>", "eval"), {}, dict(values))
+            except NameError:
+                continue
+    recipe = train_nsmc.RECIPE
+    checked = [name for name in recipe if name in shown]
+    assert len(checked) >= 14, checked
+    for name in checked:
+        assert shown[name] == recipe[name], (name, shown[name], recipe[name])
+    assert shown["save_steps"] == shown["eval_steps"] and shown["load_best_model_at_end"] is True  # finetune's choices
 
 
 SMOKE_03 = dict(
@@ -244,7 +296,7 @@ def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, forced_precis
                   PYTORCH_FINETUNED=str(REPO / "assets" / "albert-movie-wp-small-nsmc"))
     # First run stops after 1 of 3 validation rounds (as an interrupted Colab session would), the second resumes.
     first = execute("03-Fine-tuning-ALBERT-in-TensorFlow.ipynb", tmp_path, **params, STOP_AFTER_ROUNDS=1)
-    assert "training from scratch" in printed(first)
+    assert "처음부터 학습합니다" in printed(first)
     assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 6
     second = execute("03-Fine-tuning-ALBERT-in-TensorFlow.ipynb", tmp_path, **params)
     assert "resuming after round 1 of 3" in printed(second)
