@@ -146,6 +146,9 @@ def nsmc_splits(
 
     if not 0 < validation_size < nsmc["train"].num_rows:
         raise ValueError(f"validation_size must be between 1 and {nsmc['train'].num_rows - 1}, got {validation_size}.")
+    for name, size in (("train_size", train_size), ("test_size", test_size)):
+        if size is not None and (not isinstance(size, int) or size <= 0):
+            raise ValueError(f"{name} must be a positive number of reviews or None (all of them), got {size!r}.")
     carved = nsmc["train"].train_test_split(test_size=validation_size, seed=seed, stratify_by_column="label")
     train, test = carved["train"], nsmc["test"]
     if train_size is not None:
@@ -178,7 +181,10 @@ def load_corpus(path: str | os.PathLike, min_chars: int = 1):
             "corpus is rebuilt from the raw/ folder of a clone of github.com/e9t/nsmc with "
             "`python scripts/build_corpus.py nsmc/raw reviews.txt`."
         )
-    corpus = load_dataset("text", data_files=files, split="train")
+    empty = [f for f in files if Path(f).stat().st_size == 0]
+    if len(empty) == len(files):  # datasets cannot even infer a schema from empty files ("DatasetGenerationError")
+        raise DataError(f"{path} is empty ({len(files)} file(s) of 0 bytes). Put documents there, one per line.")
+    corpus = load_dataset("text", data_files=[f for f in files if f not in empty], split="train")
     corpus = corpus.filter(lambda batch: [len(t.strip()) >= min_chars for t in batch["text"]], batched=True)
     if corpus.num_rows == 0:
         raise DataError(f"{path} holds no line of at least {min_chars} characters.")

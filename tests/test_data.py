@@ -39,8 +39,16 @@ def test_corpus_errors(tmp_path):
         kd.load_corpus(tmp_path / "nope.txt")
     with pytest.raises(kd.DataError, match="No .txt files"):
         kd.load_corpus(tmp_path)
+    (tmp_path / "empty.txt").write_text("")
+    with pytest.raises(kd.DataError, match="empty"):  # datasets alone fails with "DatasetGenerationError"
+        kd.load_corpus(tmp_path / "empty.txt")
+    with pytest.raises(kd.DataError, match="empty"):
+        kd.load_corpus(tmp_path)
+    (tmp_path / "blank.txt").write_text("\n  \n")
+    with pytest.raises(kd.DataError, match="no line"):
+        kd.load_corpus(tmp_path / "blank.txt")
     (tmp_path / "a.txt").write_text("영화 좋다\n\n  \n재밌다\n", encoding="utf-8")
-    assert kd.load_corpus(tmp_path)["text"] == ["영화 좋다", "재밌다"]
+    assert kd.load_corpus(tmp_path)["text"] == ["영화 좋다", "재밌다"]  # the empty and blank files add nothing
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +132,10 @@ def test_nsmc_splits_are_disjoint_stratified_and_repeatable(nsmc):
     assert set(again["train"]["id"]) <= set(splits["train"]["id"])
     with pytest.raises(ValueError, match="validation_size"):
         kbalbert_data.nsmc_splits(nsmc, validation_size=0)
+    # Issue 32: these used to train and then fail on an empty test set (or silently use 0 reviews).
+    for bad in ({"train_size": -5}, {"test_size": -1}, {"train_size": 0}, {"test_size": 2.5}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            kbalbert_data.nsmc_splits(nsmc, **bad)
 
 
 def test_pretraining_trainer_groups_by_a_list_of_lengths(tokenizer, tmp_path):

@@ -135,7 +135,7 @@ def test_notebook_00_smoke_and_resume(tmp_path, forced_precision):
                   CHAR_MODEL_PATH=str(REPO / "assets" / "albert-movie-char-small"),
                   SHIPPED_MODEL_PATH=str(REPO / "assets" / "albert-movie-wp-small"))
     first = execute("00-Building-a-domain-ALBERT.ipynb", tmp_path, **params)
-    assert "done before" not in printed(first)
+    assert "같은 설정으로 끝난 결과를 읽습니다" not in printed(first)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     char, wordpiece = metrics["vocab_comparison"]
     assert char["tokenizer"].startswith("char") and wordpiece["tokens / review"] < char["tokens / review"]
@@ -165,7 +165,11 @@ def test_notebook_00_smoke_and_resume(tmp_path, forced_precision):
 
     # A second run finds every fine-tuning finished and does not train again.
     second = execute("00-Building-a-domain-ALBERT.ipynb", tmp_path, **params)
-    assert printed(second).count("done before") == 6  # MLM, 4 fine-tunings, distillation
+    assert printed(second).count("같은 설정으로 끝난 결과를 읽습니다") == 6  # MLM, 4 fine-tunings, distillation
+    # Issue 32: changed settings into the same folder used to reuse every finished stage ("done before"); now the
+    # setup cell stops before any stage and names what differs.
+    with pytest.raises(Exception, match=r"mlm: \[3, .*\] before, \[4, .*\] now"):
+        execute("00-Building-a-domain-ALBERT.ipynb", tmp_path, **{**params, "MLM_STEPS": 4})
 
 
 @pytest.mark.slow
