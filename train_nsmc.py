@@ -170,7 +170,7 @@ def unlabeled_reviews(corpus_texts, seen, size: int | None, seed: int = 42) -> l
     return [pool[i] for i in chosen]
 
 
-def ensemble_teacher(train, validation, classifier_dir, texts) -> tuple[np.ndarray, dict]:
+def ensemble_teacher(train, validation, classifier_dir, texts, max_length: int = 128) -> tuple[np.ndarray, dict]:
     """
     The distillation teacher: `tfidf_teacher` fitted on `train` and the fine-tuned ALBERT in `classifier_dir`,
     averaged as w * TF-IDF + (1 - w) * ALBERT with w (0, 0.1, ..., 1) chosen on `validation`. Both models learn from
@@ -178,11 +178,12 @@ def ensemble_teacher(train, validation, classifier_dir, texts) -> tuple[np.ndarr
     """
     y_val = np.array(validation["label"])
     tfidf = tfidf_teacher().fit(train["document"], train["label"])
-    tfidf_val, albert_val = tfidf.predict_proba(validation["document"]), predict_proba(classifier_dir, validation["document"])
+    tfidf_val = tfidf.predict_proba(validation["document"])
+    albert_val = predict_proba(classifier_dir, validation["document"], max_length=max_length)
     accuracy = {round(float(w), 1): float(((w * tfidf_val + (1 - w) * albert_val).argmax(1) == y_val).mean())
                 for w in np.linspace(0, 1, 11)}
     w = max(accuracy, key=accuracy.get)
-    probs = w * tfidf.predict_proba(texts) + (1 - w) * predict_proba(classifier_dir, texts)
+    probs = w * tfidf.predict_proba(texts) + (1 - w) * predict_proba(classifier_dir, texts, max_length=max_length)
     return probs, {"tfidf_lr": accuracy[1.0], "albert": accuracy[0.0], f"ensemble(w_tfidf={w})": accuracy[w]}
 
 
@@ -451,30 +452,45 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
     return metrics
 
 
-def distill(classifier_dir, corpus_texts, output_dir, unlabeled: int | None = 200_000, init: str | None = None,
-            learning_rate: float = 1e-4, epochs: float = 1.0, batch_size: int = 64, eval_steps: int = 500,
-            nsmc_dir: str | None = None, train_size: int | None = None, validation_size: int = 5000,
-            test_size: int | None = None, precision: str = "auto", seed: int = 42) -> dict:
+@dataclass
+class DistillSettings:
+    """Born-again distillation, the recipe's last stage (`distill`): how many unlabelled corpus reviews the teacher
+    labels, and how the student trains on them beside NSMC train."""
+
+    unlabeled: int | None = 200_000  # corpus reviews not in NSMC train or validation (None or 0: all of them)
+    learning_rate: float = 1e-4  # lower than fine-tuning's: the student starts from the fine-tuned classifier
+    epochs: float = RECIPE["num_train_epochs"]
+    batch_size: int = RECIPE["per_device_train_batch_size"]
+    eval_steps: int = RECIPE["eval_steps"]
+    seed: int = RECIPE["seed"]
+
+
+def distill(classifier_dir, corpus_texts, output_dir, settings: DistillSettings = DistillSettings(),
+            data: FinetuneConfig | None = None, init: str | None = None) -> dict:
     """
     Born-again distillation over unlabelled reviews: the student (`init`, default the fine-tuned `classifier_dir`
-    itself) trains `epochs` on NSMC train (gold labels) plus `unlabeled` corpus reviews that are not in NSMC train,
-    labelled with `ensemble_teacher`'s probabilities (TF-IDF + the ALBERT in `classifier_dir`). Best checkpoint by
-    validation accuracy, scored once on test, saved to `<output_dir>/model` with `metrics.json` (as `finetune`).
-    The teacher's labels are written first (`<output_dir>/soft_targets.jsonl`) and reused, training resumes from its
-    last checkpoint, and a finished run is read back, so an interrupted run picks up where it was. At inference the
-    student is the ALBERT alone.
+    itself) trains `settings.epochs` on NSMC train (gold labels) plus `settings.unlabeled` corpus reviews that are not
+    in NSMC train or validation, labelled with `ensemble_teacher`'s probabilities (TF-IDF + the ALBERT in
+    `classifier_dir`). `data` gives the NSMC splits, `max_length` and the precision as for `finetune` (its
+    `model_path` is ignored). Best checkpoint by validation accuracy, scored once on test, saved to
+    `<output_dir>/model` with `metrics.json` (as `finetune`). The teacher's labels are written first
+    (`<output_dir>/soft_targets.jsonl`) and reused, training resumes from its last checkpoint (when the settings are
+    the same: `finetune`'s run record), and a finished run is read back, so an interrupted run picks up where it was.
+    At inference the student is the ALBERT alone.
     """
     import kbalbert_data
 
+    data = data or FinetuneConfig()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     targets, teacher_file = out / "soft_targets.jsonl", out / "teacher.json"
     if not teacher_file.exists():
-        splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(nsmc_dir), validation_size, seed, train_size,
-                                           test_size)
+        splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(data.nsmc_dir), data.validation_size, settings.seed,
+                                           data.train_size, data.test_size)
         seen = list(splits["train"]["document"]) + list(splits["validation"]["document"])
-        texts = unlabeled_reviews(corpus_texts, seen, unlabeled, seed)
-        probs, accuracy = ensemble_teacher(splits["train"], splits["validation"], classifier_dir, texts)
+        texts = unlabeled_reviews(corpus_texts, seen, settings.unlabeled, settings.seed)
+        probs, accuracy = ensemble_teacher(splits["train"], splits["validation"], classifier_dir, texts,
+                                           max_length=data.max_length)
         write_soft_targets(targets, texts, probs)
         teacher_file.write_text(json.dumps({"unlabeled": len(texts), "validation_accuracy": accuracy}, indent=2))
     teacher = json.loads(teacher_file.read_text())
@@ -482,11 +498,10 @@ def distill(classifier_dir, corpus_texts, output_dir, unlabeled: int | None = 20
     if (out / "metrics.json").exists():
         return {**teacher, **json.loads((out / "metrics.json").read_text())}
     metrics = finetune(
-        FinetuneConfig(model_path=str(init or classifier_dir), nsmc_dir=nsmc_dir, train_size=train_size,
-                       validation_size=validation_size, test_size=test_size, precision=precision,
-                       soft_targets=str(targets), quiet=True),
-        training_arguments(output_dir=str(out), num_train_epochs=epochs, per_device_train_batch_size=batch_size,
-                           learning_rate=learning_rate, seed=seed, eval_steps=eval_steps),
+        dataclasses.replace(data, model_path=str(init or classifier_dir), soft_targets=str(targets), quiet=True),
+        training_arguments(output_dir=str(out), num_train_epochs=settings.epochs,
+                           per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
+                           seed=settings.seed, eval_steps=settings.eval_steps),
     )
     return {**teacher, **metrics}
 

@@ -58,9 +58,10 @@ def main():
         name += f"-seed{args.seed}"
     corpus = kbalbert_data.load_corpus(os.environ["CORPUS_PATH"])["text"]
     metrics = train_nsmc.distill(
-        classifier, corpus, Path(args.out) / f"unlabeled-{name}", unlabeled=args.unlabeled,
-        init=str(work / "pretrained") if args.init == "pretrained" else None, learning_rate=args.learning_rate,
-        epochs=args.epochs, eval_steps=args.eval_steps, seed=args.seed)
+        classifier, corpus, Path(args.out) / f"unlabeled-{name}",
+        train_nsmc.DistillSettings(unlabeled=args.unlabeled, learning_rate=args.learning_rate, epochs=args.epochs,
+                                   eval_steps=args.eval_steps, seed=args.seed),
+        init=str(work / "pretrained") if args.init == "pretrained" else None)
     report = {"command": "python bench/distill.py " + " ".join(sys.argv[1:]), "classifier": str(classifier),
               "machine": f"{precision.cpu_description()} ({precision.cpu_flags()})",
               "unlabeled_used": metrics["unlabeled"], "teacher_validation_accuracy": metrics["teacher_validation_accuracy"],

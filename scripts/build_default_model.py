@@ -41,7 +41,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from domain_albert import AlbertSize  # noqa: E402  (numpy only: --help stays fast)
+from domain_albert import AlbertSize, MlmSettings  # noqa: E402  (numpy only: --help stays fast)
+from train_nsmc import RECIPE, DistillSettings  # noqa: E402
 
 
 @dataclass
@@ -63,17 +64,18 @@ class RecipeConfig:
     dropout: float = AlbertSize.dropout
     train_size: int | None = None  # None: all of NSMC train minus validation
     test_size: int | None = None
-    epochs: float = 1.0
-    batch_size: int = 64
-    learning_rate: float = 3e-4
-    mlm_steps: int = 3000  # 0: no MLM stage (the word2vec start is fine-tuned directly)
+    # The stages' own defaults (train_nsmc.RECIPE, domain_albert.MlmSettings, train_nsmc.DistillSettings): defined once.
+    epochs: float = RECIPE["num_train_epochs"]
+    batch_size: int = RECIPE["per_device_train_batch_size"]
+    learning_rate: float = RECIPE["learning_rate"]
+    mlm_steps: int = MlmSettings.max_steps  # 0: no MLM stage (the word2vec start is fine-tuned directly)
     mlm_corpus_epochs: float = 0.0  # > 0: the MLM stage runs this many passes over the corpus (mlm_steps is then derived)
-    mlm_batch_size: int = 128
-    mlm_learning_rate: float = 5e-4
-    distill_unlabeled: int = 200_000  # 0: no distillation stage
-    distill_learning_rate: float = 1e-4
+    mlm_batch_size: int = MlmSettings.batch_size
+    mlm_learning_rate: float = MlmSettings.learning_rate
+    distill_unlabeled: int = DistillSettings.unlabeled  # 0: no distillation stage
+    distill_learning_rate: float = DistillSettings.learning_rate
     precision: str = "auto"
-    seed: int = 42
+    seed: int = RECIPE["seed"]
 
 
 PRETRAINED_NAME, CLASSIFIER_NAME = "albert-movie-wp-small", "albert-movie-wp-small-nsmc"
@@ -301,10 +303,10 @@ def run(config: RecipeConfig) -> dict:
             start = time.perf_counter()
             metrics = train_nsmc.distill(
                 classifier, texts(), work / "distilled",
-                unlabeled=config.distill_unlabeled, learning_rate=config.distill_learning_rate, epochs=config.epochs,
-                batch_size=config.batch_size,
-                nsmc_dir=config.nsmc_dir, train_size=config.train_size, test_size=config.test_size,
-                precision=config.precision, seed=config.seed)
+                train_nsmc.DistillSettings(unlabeled=config.distill_unlabeled, learning_rate=config.distill_learning_rate,
+                                           epochs=config.epochs, batch_size=config.batch_size, seed=config.seed),
+                train_nsmc.FinetuneConfig(nsmc_dir=config.nsmc_dir, train_size=config.train_size,
+                                          test_size=config.test_size, precision=config.precision))
             stage("distill", time.perf_counter() - start, unlabeled=metrics["unlabeled"],
                   teacher_validation_accuracy=metrics["teacher_validation_accuracy"],
                   **{k: metrics[k] for k in summary})

@@ -115,3 +115,52 @@ def test_export_never_replaces_existing_folders_without_the_flag(tmp_path):
         recipe.run(config)
     assert (export / recipe.PRETRAINED_NAME / "model.safetensors").read_bytes() == b"a user's model"
     assert not (tmp_path / "work").exists()  # refused before any stage
+
+
+def test_one_recipe_defined_once_and_shown_by_notebook_00():
+    """Issue 31: the recipe's defaults are the stages' own settings (not copies that can drift), and the values
+    notebook 00's parameter cells show (with FULL_RUN the recipe's sizes) are those settings."""
+    import ast
+
+    import nbformat
+
+    import build_default_model as recipe
+    import domain_albert
+    import train_nsmc
+
+    config, mlm, distill = recipe.RecipeConfig(), domain_albert.MlmSettings(), train_nsmc.DistillSettings()
+    recipe = train_nsmc.RECIPE
+    assert (config.learning_rate, config.batch_size, config.epochs, config.seed) == (
+        recipe["learning_rate"], recipe["per_device_train_batch_size"], recipe["num_train_epochs"], recipe["seed"])
+    assert (config.mlm_steps, config.mlm_batch_size, config.mlm_learning_rate) == (
+        mlm.max_steps, mlm.batch_size, mlm.learning_rate)
+    assert (config.distill_unlabeled, config.distill_learning_rate) == (distill.unlabeled, distill.learning_rate)
+    assert (distill.batch_size, distill.epochs, distill.seed) == (config.batch_size, config.epochs, config.seed)
+    size = domain_albert.AlbertSize()
+    assert (config.w2v_dim, config.hidden_size, config.num_layers, config.dropout) == (
+        size.embedding_size, size.hidden_size, size.num_layers, size.dropout)
+
+    notebook = nbformat.read(REPO / "00-Building-a-domain-ALBERT.ipynb", as_version=4)
+    shown = {}
+    for cell in notebook.cells[:8]:  # the parameter cell and the FULL_RUN cell below it
+        if cell.cell_type != "code":
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+                try:
+                    shown[node.targets[0].id] = ast.literal_eval(node.value)
+                except ValueError:
+                    pass
+            elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Tuple):  # MLM_STEPS, ... = 3000, ...
+                for target, value in zip(node.targets[0].elts, node.value.elts):
+                    shown["FULL_RUN:" + target.id] = ast.literal_eval(value)
+    expected = {
+        "VOCAB_SIZE": config.vocab_size, "MIN_FREQUENCY": config.min_frequency, "W2V_DIM": config.w2v_dim,
+        "W2V_WINDOW": config.w2v_window, "W2V_EPOCHS": config.w2v_epochs, "HIDDEN_SIZE": config.hidden_size,
+        "NUM_LAYERS": config.num_layers, "DROPOUT": config.dropout, "MLM_BATCH_SIZE": config.mlm_batch_size,
+        "MLM_LEARNING_RATE": config.mlm_learning_rate, "EPOCHS": config.epochs, "BATCH_SIZE": config.batch_size,
+        "LEARNING_RATE": config.learning_rate, "DISTILL_LEARNING_RATE": config.distill_learning_rate,
+        "SEED": config.seed, "FULL_RUN:MLM_STEPS": config.mlm_steps, "FULL_RUN:MLM_HELD_OUT": mlm.held_out,
+        "FULL_RUN:DISTILL_UNLABELED": config.distill_unlabeled,
+    }
+    assert {name: shown.get(name) for name in expected} == expected
