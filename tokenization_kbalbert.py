@@ -1,16 +1,3 @@
-# Copyright 2026 The KB-ALBERT tutorial authors.
-#
-# Licensed under the Apache License, Version 2.0 (the "License");
-# you may not use this file except in compliance with the License.
-# You may obtain a copy of the License at
-#
-#     http://www.apache.org/licenses/LICENSE-2.0
-#
-# Unless required by applicable law or agreed to in writing, software
-# distributed under the License is distributed on an "AS IS" BASIS,
-# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
-# See the License for the specific language governing permissions and
-# limitations under the License.
 """Tokenization classes for KB-ALBERT's character-level (음절 단위) Korean vocabulary.
 
 The scheme is the one of KB-ALBERT-CHAR-v1:
@@ -27,6 +14,21 @@ saved with `save_pretrained` loads offline with `AutoTokenizer.from_pretrained(f
 5 always returns fast tokenizers from `AutoTokenizer`; use `KbAlbertCharTokenizer.from_pretrained(folder)` for the
 Python one).
 """
+
+# Copyright 2026 The KB-ALBERT tutorial authors.
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ import torch  # noqa: E402
 from transformers import AlbertConfig, AlbertForPreTraining, Trainer, TrainerCallback, TrainingArguments, set_seed  # noqa: E402
 
 import kbalbert_data as kd  # noqa: E402
+import sop_pretraining as sop  # noqa: E402
 import tokenization_kbalbert as tk  # noqa: E402
 
 CORPUS = os.environ.get("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"))
@@ -37,7 +38,7 @@ def config(tokenizer):
 
 def encode(tokenizer, texts):
     enc = tokenizer(texts, add_special_tokens=False, truncation=True, max_length=125, return_offsets_mapping=True)
-    cuts = [kd.split_for_sop(i, o) if len(i) >= 2 else 0 for i, o in zip(enc["input_ids"], enc["offset_mapping"])]
+    cuts = [sop.split_for_sop(i, o) if len(i) >= 2 else 0 for i, o in zip(enc["input_ids"], enc["offset_mapping"])]
     return {"input_ids": enc["input_ids"], "offset_mapping": enc["offset_mapping"], "sop_split": cuts,
             "length": [len(i) + 3 for i in enc["input_ids"]]}
 
@@ -48,7 +49,7 @@ def run(args):
     tokenizer = tk.KbAlbertCharTokenizerFast(vocab=tk.build_char_vocab(corpus["text"], min_frequency=3))
     data = corpus.map(lambda b: encode(tokenizer, b["text"]), batched=True, remove_columns=["text"])
     data = data.filter(lambda b: [c > 0 for c in b["sop_split"]], batched=True)
-    collator = kd.DataCollatorForAlbertPretraining(tokenizer, whole_word_mask=args.masking == "word", seed=42)
+    collator = sop.DataCollatorForAlbertPretraining(tokenizer, whole_word_mask=args.masking == "word", seed=42)
 
     class PrintLoss(TrainerCallback):
         def on_log(self, _args, state, control, logs=None, **kwargs):
@@ -73,7 +74,7 @@ def overfit(args):
     encoded = encode(tokenizer, corpus["text"][:32])
     examples = [{k: encoded[k][i] for k in ("input_ids", "offset_mapping", "sop_split")}
                 for i in range(32) if encoded["sop_split"][i] > 0]
-    batch = kd.DataCollatorForAlbertPretraining(tokenizer, whole_word_mask=False, seed=0)(examples)
+    batch = sop.DataCollatorForAlbertPretraining(tokenizer, whole_word_mask=False, seed=0)(examples)
     model = AlbertForPreTraining(config(tokenizer))
     optimizer = torch.optim.AdamW(model.parameters(), 5e-4)
     for step in range(args.steps):

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import kbalbert_data as kd
+import sop_pretraining as sop
 import tokenization_kbalbert as tk
 
 
@@ -64,11 +65,11 @@ def encode(tokenizer, text):
 
 def test_split_for_sop(tokenizer):
     ids, offsets = encode(tokenizer, "영화가 정말 재밌다")  # 3 + 2 + 3 tokens: the boundary nearest the middle is 3
-    assert kd.split_for_sop(ids, offsets) == 3
+    assert sop.split_for_sop(ids, offsets) == 3
     ids, offsets = encode(tokenizer, "완전꿀잼")  # one word: cut in its middle
-    assert kd.split_for_sop(ids, offsets) == 2
+    assert sop.split_for_sop(ids, offsets) == 2
     with pytest.raises(ValueError):
-        kd.split_for_sop(*encode(tokenizer, "영"))
+        sop.split_for_sop(*encode(tokenizer, "영"))
 
 
 def test_sop_collator(tokenizer):
@@ -76,8 +77,8 @@ def test_sop_collator(tokenizer):
     examples = []
     for text in texts:
         ids, offsets = encode(tokenizer, text)
-        examples.append({"input_ids": ids, "offset_mapping": offsets, "sop_split": kd.split_for_sop(ids, offsets)})
-    collator = kd.DataCollatorForAlbertPretraining(tokenizer, mlm_probability=0.3, seed=0, pad_to_multiple_of=8)
+        examples.append({"input_ids": ids, "offset_mapping": offsets, "sop_split": sop.split_for_sop(ids, offsets)})
+    collator = sop.DataCollatorForAlbertPretraining(tokenizer, mlm_probability=0.3, seed=0, pad_to_multiple_of=8)
     batch = collator(examples)
     assert batch["input_ids"].shape[1] % 8 == 0
     labels = batch["sentence_order_label"].tolist()
@@ -108,8 +109,8 @@ def test_sop_collator_character_masking(tokenizer):
     examples = []
     for text in texts:
         ids, offsets = encode(tokenizer, text)
-        examples.append({"input_ids": ids, "offset_mapping": offsets, "sop_split": kd.split_for_sop(ids, offsets)})
-    collator = kd.DataCollatorForAlbertPretraining(tokenizer, mlm_probability=0.15, whole_word_mask=False, seed=1)
+        examples.append({"input_ids": ids, "offset_mapping": offsets, "sop_split": sop.split_for_sop(ids, offsets)})
+    collator = sop.DataCollatorForAlbertPretraining(tokenizer, mlm_probability=0.15, whole_word_mask=False, seed=1)
     batch = collator(examples)
     masked = batch["labels"] != -100
     rate = masked.sum().item() / (batch["attention_mask"].sum().item() - 3 * len(texts))
@@ -148,7 +149,7 @@ def test_pretraining_trainer_groups_by_a_list_of_lengths(tokenizer, tmp_path):
 
     texts = ["영화가 정말 재밌다 배우 연기 좋다" * (i % 5 + 1) for i in range(640)]
     enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
-    cuts = [kd.split_for_sop(ids, offs) for ids, offs in zip(enc["input_ids"], enc["offset_mapping"])]
+    cuts = [sop.split_for_sop(ids, offs) for ids, offs in zip(enc["input_ids"], enc["offset_mapping"])]
     data = datasets.Dataset.from_dict({"input_ids": enc["input_ids"], "offset_mapping": enc["offset_mapping"], "sop_split": cuts})
     args = TrainingArguments(
         output_dir=str(tmp_path), per_device_train_batch_size=64, use_cpu=True, report_to="none",
@@ -158,7 +159,7 @@ def test_pretraining_trainer_groups_by_a_list_of_lengths(tokenizer, tmp_path):
     config = AlbertConfig(vocab_size=len(tokenizer), embedding_size=8, hidden_size=16, num_hidden_layers=1,
                           num_attention_heads=1, intermediate_size=16)
     trainer = Trainer(model=AlbertForPreTraining(config), args=args, train_dataset=data,
-                      data_collator=kd.DataCollatorForAlbertPretraining(tokenizer, seed=0))
+                      data_collator=sop.DataCollatorForAlbertPretraining(tokenizer, seed=0))
     loader = trainer.get_train_dataloader()
     sampler = loader.batch_sampler.sampler  # accelerate wraps the sampler in a BatchSampler
     assert isinstance(sampler, LengthGroupedSampler)
@@ -170,7 +171,7 @@ def test_pretraining_trainer_groups_by_a_list_of_lengths(tokenizer, tmp_path):
 def test_confident_errors_ranks_wrong_answers_by_margin():
     import numpy as np
 
-    from kbalbert_data import confident_errors
+    from evaluation import confident_errors
 
     texts = ["a", "b", "c", "d"]
     labels = [0, 1, 0, 1]
@@ -186,7 +187,7 @@ def test_plot_confusion_counts_and_saves(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from kbalbert_data import plot_confusion
+    from evaluation import plot_confusion
 
     fig = plot_confusion([0, 0, 1, 1, 1], [0, 1, 1, 1, 0], tmp_path / "cm.png")
     texts = sorted(t.get_text() for t in fig.axes[0].texts)
