@@ -303,7 +303,7 @@ def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, forced_precis
     assert "처음부터 학습합니다" in printed(first)
     assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 6
     second = execute("03-Fine-tuning-ALBERT-in-TensorFlow.ipynb", tmp_path, **params)
-    assert "resuming after round 1 of 3" in printed(second)
+    assert "이어서 학습합니다: 3라운드 중 1라운드까지 끝남" in printed(second)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["steps"] == metrics["total_steps"] == 18 and metrics["test_reviews"] == 160
     assert len((run_dir / "history.csv").read_text().splitlines()) == 1 + 3  # header + 3 rounds across both runs
