@@ -12,7 +12,6 @@ no custom tokenizer class is needed for WordPiece (unlike the char tokenizer in 
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -288,8 +287,9 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     if not (Path(model_dir) / "tokenizer.json").is_file() or not (Path(model_dir) / "config.json").is_file():
         raise FileNotFoundError(f"{model_dir} is not a model folder with its tokenizer (config.json, tokenizer.json): "
                                 "give the folder that build_albert/save_pretrained and save_tokenizer wrote.")
-    # pyarrow 25 deprecates an option that datasets' sort (the length grouping, the precision probe) still passes.
-    warnings.filterwarnings("ignore", message="Specifying null_placement", category=FutureWarning)
+    import kbalbert_data
+
+    kbalbert_data.quiet_known_warnings()
     corpus = corpus.filter(lambda batch: [len(t.strip()) >= 2 for t in batch["text"]], batched=True)  # no 1-char rows
     if corpus.num_rows <= s.held_out + s.batch_size:
         raise ValueError(f"The corpus has {corpus.num_rows} documents; the MLM stage needs more than held_out + "

@@ -22,6 +22,14 @@ LABEL_NAMES = ["부정", "긍정"]  # label 0 = negative, 1 = positive
 DEFAULT_CACHE = Path(os.environ.get("KBALBERT_CACHE", Path.home() / ".cache" / "kbalbert"))
 
 
+def quiet_known_warnings() -> None:
+    """Silences a warning that is not ours to fix: pyarrow 25 deprecates an option (null_placement) that datasets'
+    `sort` still passes, and every length-grouped sampler and precision probe sorts."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Specifying null_placement", category=FutureWarning)
+
+
 class DataError(RuntimeError):
     """Missing or corrupt data, with a message that says what to do."""
 

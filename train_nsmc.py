@@ -24,13 +24,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-LABELS = {0: "부정", 1: "긍정"}
+from kbalbert_data import LABEL_NAMES
+
+LABELS = dict(enumerate(LABEL_NAMES))  # {0: "부정", 1: "긍정"}: the classifier's id2label
 # A model folder needs one of these to be tokenized as it was trained (vocab.txt: KB-ALBERT's distributed format).
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model")
 
@@ -104,25 +105,30 @@ def tokenize_splits(splits, tokenizer, max_length: int, keep_text: bool = False)
     return splits.map(encode, batched=True, remove_columns=["id"] if keep_text else ["id", "document"])
 
 
+def tfidf_features():
+    """The TF-IDF features of both classical models below: character 2-5-grams seen in at least 2 reviews, sublinear
+    term frequencies. Characters rather than words, because Korean words carry their particles and endings."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(analyzer="char", ngram_range=(2, 5), min_df=2, sublinear_tf=True)
+
+
 def tfidf_baseline():
     """The classical bar every ALBERT here must clear: TF-IDF over character 2-5-grams + a linear SVM (scikit-learn).
     `tfidf_baseline().fit(texts, labels).predict(texts)`; it trains on NSMC's 150,000 reviews in about a minute."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_pipeline
     from sklearn.svm import LinearSVC
 
-    return make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(2, 5), min_df=2, sublinear_tf=True), LinearSVC(C=0.5))
+    return make_pipeline(tfidf_features(), LinearSVC(C=0.5))
 
 
 def tfidf_teacher(c: float = 4.0):
     """TF-IDF over character 2-5-grams + logistic regression: the baseline's features with probabilities, a teacher
     for distillation (`predict_proba`)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    return make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(2, 5), min_df=2, sublinear_tf=True),
-                         LogisticRegression(C=c, max_iter=2000))
+    return make_pipeline(tfidf_features(), LogisticRegression(C=c, max_iter=2000))
 
 
 def inference_plan(accelerator: str, capability: tuple[int, int] | None) -> tuple[str, str]:
@@ -364,8 +370,7 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
     # A dict (or nothing) is turned into TrainingArguments once, below, when the precision is known.
     planned = {**RECIPE, **(args or {})} if args is None or isinstance(args, dict) else dataclasses.asdict(args)
     set_seed(planned["seed"])
-    # pyarrow 25 deprecates an option that datasets' sort (the length sampler, the precision probe) still passes.
-    warnings.filterwarnings("ignore", message="Specifying null_placement", category=FutureWarning)
+    kbalbert_data.quiet_known_warnings()
     if config.quiet:
         import datasets
         import transformers

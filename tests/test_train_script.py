@@ -44,7 +44,6 @@ def test_accelerate_launch_two_cpu_processes(tmp_path, forced_precision):
 
 
 def test_command_line_matches_config():
-    sys.path.insert(0, str(REPO))
     import train_nsmc
 
     config, args = train_nsmc.parse_args(["--train-size", "10", "--learning_rate", "1e-4", "--precision", "bf16",
@@ -64,7 +63,6 @@ def test_command_line_matches_config():
 def test_wrong_model_path_says_what_to_do(monkeypatch):
     import pytest
 
-    sys.path.insert(0, str(REPO))
     import train_nsmc
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -112,7 +110,6 @@ def test_distillation_trains_on_gold_and_teacher_labelled_reviews(tmp_path, forc
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    sys.path.insert(0, str(REPO))
     import train_nsmc
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -193,7 +190,6 @@ def test_a_rerun_into_the_same_folder_resumes_only_the_same_run(tmp_path, forced
     (it used to resume the old run's checkpoint silently); the same settings resume."""
     import shutil
 
-    sys.path.insert(0, str(REPO))
     import train_nsmc
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -226,7 +222,6 @@ def test_a_model_folder_without_its_tokenizer_is_refused_before_training(tmp_pat
     """Issue 32: AutoTokenizer would build a 5-token tokenizer from such a folder and training would go on on [UNK]s."""
     import shutil
 
-    sys.path.insert(0, str(REPO))
     import train_nsmc
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -245,7 +240,6 @@ def test_teacher_predictions_follow_the_device_rule(monkeypatch):
     (simulated: T4 -> fp16, H200 -> bf16), on the CPU in fp32; the autocast path gives the fp32 answers."""
     import numpy as np
 
-    sys.path.insert(0, str(REPO))
     import train_nsmc
 
     assert train_nsmc.inference_plan("cpu", None) == ("cpu", "fp32")
