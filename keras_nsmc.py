@@ -300,15 +300,23 @@ def tensorflow_tpu_strategy():
     `TPUClusterResolver()` (no name, not on a TPU VM) raises `ValueError`: exactly those two are caught, so any other
     failure (a broken TPU runtime) is still reported.
     """
+    import logging
+
     import tensorflow as tf
 
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # no "INFO:tensorflow:Initializing the TPU system" lines in the notebook
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, tf.errors.NotFoundError) as error:
-        return None, f"no TPU for TensorFlow ({type(error).__name__}: {str(error).splitlines()[0][:120]})"
+        first_sentence = str(error).splitlines()[0].split(". ")[0].rstrip(".")  # whole words, not a cut at 120 chars
+        return None, f"TensorFlow가 쓸 TPU가 없습니다 ({type(error).__name__}: {first_sentence})"
+    finally:
+        logger.setLevel(level)
     strategy = tf.distribute.TPUStrategy(resolver)
-    return strategy, f"TPUStrategy with {strategy.num_replicas_in_sync} replicas"
+    return strategy, f"TPUStrategy, 복제본 {strategy.num_replicas_in_sync}개"
 
 
 def jax_accelerator() -> tuple[str, list]:

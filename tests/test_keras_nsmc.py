@@ -155,6 +155,7 @@ def test_no_tpu_is_detected_not_guessed():
         assert strategy is not None, why
     else:  # no TPU: NotFoundError is caught and explained
         assert strategy is None and "NotFoundError" in why
+        assert why.endswith("TPUs not found in the cluster)"), why  # the first sentence whole, not cut mid-word
 
 
 def test_divisible_pads_with_copies(tokenised):
