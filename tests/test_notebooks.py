@@ -348,13 +348,13 @@ def test_notebook_04_data_parallel_on_two_cpu_devices(tmp_path, forced_precision
     notebook = execute("04-Fine-tuning-ALBERT-with-TPU.ipynb", tmp_path, **SMOKE_04, OUTPUT_DIR=str(run_dir), PRECISION=forced_precision,
                        MODEL_PATH=str(REPO / "assets" / "albert-movie-wp-small"))
     text = printed(notebook)
-    assert "read back identical" in text
+    assert "다시 읽어도 같음" in text
     metrics = json.loads((run_dir / "metrics.json").read_text())
     if metrics["accelerator"] == "cpu":  # the TPU code path (Keras on JAX, DataParallel, static shapes) on 2 CPU devices
-        assert "No TPU here" in text and (metrics["backend"], metrics["devices"]) == ("jax", 2)
+        assert "TPU 없음:" in text and (metrics["backend"], metrics["devices"]) == ("jax", 2)
         assert forced_precision == "auto" or metrics["policy"] == {"fp32": "float32", "bf16": "mixed_bfloat16"}[forced_precision]
     else:  # run on a TPU VM or a GPU machine: JAX took the accelerator, as the notebook intends
-        assert metrics["backend"] == "jax" and metrics["devices"] >= 1 and "No TPU here" not in text
+        assert metrics["backend"] == "jax" and metrics["devices"] >= 1 and "TPU 없음:" not in text
     assert metrics["steps"] == metrics["total_steps"] and metrics["test_reviews"] == 160
     assert metrics["accelerator"] != "cpu" or metrics["steps"] == 18
     assert metrics["train_reviews_per_second_this_run"] > 0 and metrics["predict_reviews_per_second"] > 0
