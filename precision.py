@@ -28,6 +28,7 @@ CHOICES = ("auto", "fp32", "bf16", "fp16")
 ACCELERATORS = ("cpu", "cuda", "tpu")
 CPU_MARGIN = 1.2  # bf16 must train this many times faster than fp32 on a CPU to be chosen
 MIN_TIMED_STEPS = 3  # fewer timed steps than this cannot tell a real speed-up from noise: keep fp32
+DEFAULT_TIMED_STEPS = 6  # steps timed per precision by a CPU measurement (notebooks, train_nsmc.py, the MLM stage)
 KERAS_POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 
@@ -112,17 +113,30 @@ def decide_cpu(speeds: dict[str, float], timed_steps: int) -> Choice:
     return Choice("fp32", f"CPU: bf16 measured {ratio:.2f}x fp32 (< {CPU_MARGIN})", speeds)
 
 
+def timed_steps() -> int:
+    """How many steps a CPU measurement times in each precision: 6, or the PRECISION_BENCH_STEPS environment variable
+    (the notebook tests set it lower to save time; below MIN_TIMED_STEPS nothing is measured and fp32 is kept)."""
+    import os
+
+    value = os.environ.get("PRECISION_BENCH_STEPS", str(DEFAULT_TIMED_STEPS))
+    if not value.isdigit():
+        raise ValueError(f"PRECISION_BENCH_STEPS must be a whole number of steps, got {value!r}")
+    return int(value)
+
+
 def choose(
     requested: str,
     accelerator: str,
     capability: tuple[int, int] | None = None,
     make_step: Callable[[str], Callable[[], object]] | None = None,
-    steps: int = 6,
+    steps: int | None = None,
 ) -> Choice:
-    """The precision to train with: `rule` where it decides, else the CPU measurement (`measure_cpu`, `decide_cpu`)."""
+    """The precision to train with: `rule` where it decides, else the CPU measurement (`measure_cpu`, `decide_cpu`)
+    over `steps` timed steps (default `timed_steps()`)."""
     decided = rule(requested, accelerator, capability)
     if decided is not None:
         return decided
+    steps = timed_steps() if steps is None else steps
     if make_step is None or steps < MIN_TIMED_STEPS:
         return decide_cpu({}, 0 if make_step is None else steps)
     return decide_cpu(measure_cpu(make_step, steps), steps)

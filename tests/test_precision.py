@@ -85,6 +85,19 @@ def test_cpu_with_too_few_steps_keeps_fp32_without_measuring():
     assert choice.precision == "fp32" and not calls
 
 
+def test_the_number_of_timed_steps_comes_from_one_place(monkeypatch):
+    """Notebooks no longer carry a BENCH_STEPS parameter: 6 steps, or PRECISION_BENCH_STEPS (the notebook tests)."""
+    calls = {}
+    monkeypatch.delenv("PRECISION_BENCH_STEPS", raising=False)
+    assert precision.timed_steps() == precision.DEFAULT_TIMED_STEPS == 6
+    monkeypatch.setenv("PRECISION_BENCH_STEPS", "2")
+    choice = precision.choose("auto", "cpu", make_step=sleeper({"fp32": 0.01, "bf16": 0.001}, calls))
+    assert choice.precision == "fp32" and not calls and "2 timed steps" in choice.reason
+    monkeypatch.setenv("PRECISION_BENCH_STEPS", "six")
+    with pytest.raises(ValueError, match="PRECISION_BENCH_STEPS"):
+        precision.timed_steps()
+
+
 def test_user_override_wins_everywhere():
     for accelerator, capability in [("cpu", None), ("cuda", (7, 5)), ("cuda", (9, 0)), ("tpu", None)]:
         assert precision.choose("fp32", accelerator, capability).precision == "fp32"

@@ -5,6 +5,8 @@ import pytest
 
 import run_notebooks  # tools/ is on sys.path (conftest.py)
 
+REPO_ROOT = run_notebooks.REPO  # the repository itself (some tests point run_notebooks.REPO at a temporary folder)
+
 
 def notebook_with(executed_with, tmp_path, name="02-x.ipynb"):
     notebook = nbformat.v4.new_notebook()
@@ -142,3 +144,31 @@ def test_a_failed_run_leaves_the_notebook_as_it_was(tmp_path, monkeypatch):
     monkeypatch.setattr(papermill, "execute_notebook", working_run)
     run_notebooks.run(path, {}, None)
     assert "hello again" in path.read_text() and nbformat.read(path, as_version=4).metadata["kbalbert"]["code_hash"]
+
+
+def test_the_kernel_is_told_the_command_that_repeats_the_run(tmp_path, monkeypatch):
+    """Issue 33: RUN_COMMAND is no longer a learner's parameter; run_notebooks.py hands the kernel its command line
+    (KBALBERT_RUN_COMMAND), which the notebooks write into their model cards and metrics."""
+    import os
+
+    import papermill
+
+    path = tmp_path / "02-x.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), path)
+    seen = {}
+
+    def recording_run(input_path, output_path, parameters=None, **kwargs):
+        seen["command"], seen["parameters"] = os.environ.get("KBALBERT_RUN_COMMAND"), parameters
+        nbformat.write(nbformat.read(input_path, as_version=4), output_path)
+
+    monkeypatch.setattr(papermill, "execute_notebook", recording_run)
+    monkeypatch.setattr(run_notebooks, "REPO", tmp_path)
+    monkeypatch.delenv("KBALBERT_RUN_COMMAND", raising=False)
+    run_notebooks.run(path, {"TRAIN_SIZE": 20000}, tmp_path / "out.ipynb")
+    assert seen == {"command": "python tools/run_notebooks.py 02-x.ipynb -p TRAIN_SIZE 20000",
+                    "parameters": {"TRAIN_SIZE": 20000}}  # not a papermill parameter any more
+    for name in ("00-Building-a-domain-ALBERT.ipynb", "02-Fine-tuning-ALBERT-in-PyTorch.ipynb"):
+        notebook = nbformat.read(REPO_ROOT / name, as_version=4)
+        parameters = next(c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+        assert "RUN_COMMAND" not in parameters and "BENCH_STEPS" not in parameters
+        assert any('os.environ.get("KBALBERT_RUN_COMMAND")' in c.source for c in notebook.cells)

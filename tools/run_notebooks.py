@@ -9,7 +9,8 @@ modules they import (and the modules those import; comments and docstrings do no
 notebooks current), and of every file in the `assets/` folders any of them names; and `executed_with`, the `-p`
 overrides. The cell papermill injects for those overrides is removed from the written notebook, so its code is what a
 learner runs. `tests/test_notebooks.py` fails when a notebook's code no longer matches that hash, so
-outputs that are stale cannot land silently. A notebook with a `RUN_COMMAND` parameter is told this command line.
+outputs that are stale cannot land silently. Each notebook is told this command line (KBALBERT_RUN_COMMAND) for its
+model card and metrics.
 """
 
 from __future__ import annotations
@@ -148,7 +149,8 @@ def default_environment() -> None:
 
 
 def command_line(path: Path, parameters: dict) -> str:
-    """The command that repeats this run: what a notebook's RUN_COMMAND parameter (its model card) is told."""
+    """The command that repeats this run: what a notebook's RUN_COMMAND (its model card) is told, through the
+    KBALBERT_RUN_COMMAND environment variable of the kernel."""
     options = [item for name, value in parameters.items() for item in ("-p", name, "null" if value is None else str(value))]
     return shlex.join(["python", "tools/run_notebooks.py", path.name, *options])
 
@@ -175,10 +177,9 @@ def plan(paths: list[Path], parameters: dict, output: Path | None, as_committed:
 def run(path: Path, parameters: dict[str, str], output: Path | None) -> None:
     import papermill
 
-    source = nbformat.read(path, as_version=4)
-    declared = next((c.source for c in source.cells if "parameters" in c.metadata.get("tags", [])), "")
-    if "RUN_COMMAND" in declared and "RUN_COMMAND" not in parameters:
-        parameters = {**parameters, "RUN_COMMAND": command_line(path, parameters)}
+    # The notebook writes this command into its model card and metrics (its RUN_COMMAND); a learner's own run in
+    # Jupyter has no such variable and says so instead.
+    os.environ["KBALBERT_RUN_COMMAND"] = command_line(path, parameters)
     target = output or path
     target.parent.mkdir(parents=True, exist_ok=True)
     print(f"executing {path.name} -> {target} with {parameters or 'default parameters'}", flush=True)
