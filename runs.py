@@ -22,10 +22,13 @@ def fingerprint(folder) -> str:
 
 def check_same_run(record_file, wanted: dict, what: str) -> None:
     """Writes `wanted` (the settings that define a run) to `record_file`, or, when the file is there from an earlier
-    run, refuses to go on if they differ: resuming would mix two runs. Says what differs and what to do."""
+    run beside that run's work, refuses to go on if they differ: resuming would mix two runs. Says what differs and
+    what to do. A record with nothing else in its folder (a run refused its input before any work) is rewritten."""
     record_file = Path(record_file)
     wanted = json.loads(json.dumps(wanted, ensure_ascii=False))  # compare as stored: tuples become lists, and so on
-    if record_file.exists():
+    # A record alone (the run stopped on bad input before writing anything) holds no work to protect: rewrite it.
+    alone = record_file.exists() and all(p == record_file or p.name.startswith(".") for p in record_file.parent.iterdir())
+    if record_file.exists() and not alone:
         before = json.loads(record_file.read_text(encoding="utf-8"))
         differs = {k: (before.get(k), v) for k, v in wanted.items() if before.get(k) != v}
         if differs:

@@ -146,13 +146,13 @@ def predict_proba(model_dir, texts, batch_size: int = 256, max_length: int = 128
     """Class probabilities of a saved sequence classifier for `texts`, in their order (batched by length), on the
     accelerator PyTorch finds (`inference_plan`)."""
     import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification
 
     import precision
     import tokenization_kbalbert  # noqa: F401
 
     device, chosen = inference_plan(*precision.torch_accelerator()[:2])
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    tokenizer = load_tokenizer(model_dir)
     model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval().to(device)
     encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
     order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
@@ -231,6 +231,25 @@ def soft_target_trainer():
             return (loss, outputs) if return_outputs else loss
 
     return SoftTargetTrainer
+
+
+def load_tokenizer(model_path):
+    """The tokenizer a model was trained with: `AutoTokenizer` for a Hub name or a folder with `tokenizer.json`, the
+    char tokenizer for KB-ALBERT's distributed format (`vocab.txt` without `tokenizer.json`; AutoTokenizer would build
+    a 5-token tokenizer from it), as notebook 02 loads it. Refuses a tokenizer that knows only special tokens."""
+    from transformers import AutoTokenizer
+
+    import tokenization_kbalbert
+
+    folder = Path(model_path)
+    if folder.is_dir() and (folder / "vocab.txt").is_file() and not (folder / "tokenizer.json").is_file():
+        tokenizer = tokenization_kbalbert.KbAlbertCharTokenizerFast.from_pretrained(str(folder))
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(str(model_path))
+    if len(tokenizer) <= 5:
+        raise ValueError(f"The tokenizer of {model_path} knows only {len(tokenizer)} tokens (its special tokens): every "
+                         "word would be [UNK]. Save the tokenizer the model was trained with beside it.")
+    return tokenizer
 
 
 def check_model_path(model_path: str) -> None:
@@ -341,8 +360,14 @@ def run_settings(config: FinetuneConfig, planned: dict) -> dict:
     settings["start_model"] = runs.fingerprint(config.model_path) if Path(config.model_path).is_dir() else None
     settings["soft_targets_sha256"] = kbalbert_data.sha256sum(config.soft_targets) if config.soft_targets else None
     settings["processes"] = PartialState().num_processes
-    settings.update({k: str(planned.get(k)) if k == "lr_scheduler_type" else planned.get(k)
-                     for k in RUN_DEFINING_ARGUMENTS})
+    # A dict of overrides and a TrainingArguments must give the same record: missing keys take TrainingArguments'
+    # defaults, enums their values (SchedulerType.LINEAR -> "linear").
+    from transformers import TrainingArguments
+
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainingArguments)}
+    for name in RUN_DEFINING_ARGUMENTS:
+        value = planned.get(name, defaults.get(name))
+        settings[name] = getattr(value, "value", value)
     return settings
 
 
@@ -355,7 +380,6 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
     from accelerate import PartialState
     from transformers import (
         AutoModelForSequenceClassification,
-        AutoTokenizer,
         DataCollatorWithPadding,
         Trainer,
         set_seed,
@@ -382,7 +406,7 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
     check_model_path(config.model_path)
     with PartialState().main_process_first():  # the first process writes the record, the others compare with it
         runs.check_same_run(out / "finetune_run.json", run_settings(config, planned), "fine-tuning")
-    tokenizer = AutoTokenizer.from_pretrained(config.model_path)
+    tokenizer = load_tokenizer(config.model_path)
     with PartialState().main_process_first():  # the first process fills the datasets cache, the others read it
         nsmc = kbalbert_data.load_nsmc(config.nsmc_dir)
         splits = kbalbert_data.nsmc_splits(nsmc, config.validation_size, planned["seed"], config.train_size,

@@ -251,10 +251,12 @@ def test_notebook_02_refuses_to_resume_a_run_with_other_settings(tmp_path, nsmc)
     import runs
 
     run_dir = tmp_path / "run"
-    runs.check_same_run(run_dir / "run.json", {"train_size": 20000}, "fine-tuning")  # as a quick run leaves it
+    runs.check_same_run(run_dir / "run.json", {"train_size": 20000}, "fine-tuning")  # as a quick run leaves it,
+    (run_dir / "checkpoints" / "checkpoint-8").mkdir(parents=True)  # with its checkpoint
     with pytest.raises(Exception, match=r"train_size: 20000 before, 256 now"):
         execute("02-Fine-tuning-ALBERT-in-PyTorch.ipynb", tmp_path, **dict(SMOKE_02, OUTPUT_DIR=str(run_dir)))
-    assert sorted(p.name for p in run_dir.iterdir()) == ["run.json"]  # nothing trained, nothing written
+    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoints", "run.json"]  # nothing trained or written
+    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["checkpoint-8"]
 
 
 def test_notebook_02_shows_the_recipes_training_arguments():

@@ -93,12 +93,17 @@ def test_recipe_refuses_a_work_folder_made_with_other_settings(tmp_path, monkeyp
     with pytest.raises(RuntimeError, match="stage 1 ran"):  # the first run records its settings, then starts stage 1
         recipe.run(config)
     other = recipe.RecipeConfig(**{**config.__dict__, "vocab_size": 3000, "hidden_size": 128})
+    (tmp_path / "work" / "tokenizer").mkdir()  # as an interrupted stage 1 leaves it: work to protect
     with pytest.raises(ValueError, match=r"other settings.*vocab_size: 2000 before, 3000 now.*hidden_size"):
         recipe.run(other)
     # what does not change the models may change: precision, where to export
     again = recipe.RecipeConfig(**{**config.__dict__, "precision": "fp32", "export_to": str(tmp_path / "x")})
     with pytest.raises(RuntimeError, match="stage 1 ran"):
         recipe.run(again)
+    # a record with nothing beside it (the run stopped before any stage wrote) is rewritten, not held against a rerun
+    (tmp_path / "work" / "tokenizer").rmdir()
+    with pytest.raises(RuntimeError, match="stage 1 ran"):
+        recipe.run(other)
 
 
 def test_export_never_replaces_existing_folders_without_the_flag(tmp_path):

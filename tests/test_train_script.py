@@ -252,3 +252,34 @@ def test_teacher_predictions_follow_the_device_rule(monkeypatch):
     bf16 = train_nsmc.predict_proba(classifier, texts)
     assert fp32.shape == (5, 2) and np.allclose(fp32.sum(1), 1, atol=1e-5)
     assert np.abs(fp32 - bf16).max() < 0.05 and (fp32.argmax(1) == bf16.argmax(1)).all()
+
+
+def test_kb_albert_format_folders_get_their_char_tokenizer_and_records_match(tmp_path, monkeypatch):
+    """Review findings: a folder with vocab.txt but no tokenizer.json (KB-ALBERT's distributed format) is tokenized by
+    the char tokenizer, not a 5-token AutoTokenizer; a dict of overrides and a TrainingArguments give one record; a
+    record left alone by a refused run is rewritten, one beside work is not."""
+    import runs
+    import tokenization_kbalbert
+    import train_nsmc
+
+    folder = tmp_path / "kb-albert"
+    tokenizer = tokenization_kbalbert.KbAlbertCharTokenizerFast(vocab=tokenization_kbalbert.build_char_vocab(["영화 재밌다"]))
+    tokenizer.save_pretrained(str(folder))
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        (folder / name).unlink(missing_ok=True)
+    assert (folder / "vocab.txt").is_file()
+    loaded = train_nsmc.load_tokenizer(folder)
+    assert isinstance(loaded, tokenization_kbalbert.KbAlbertCharTokenizerFast) and len(loaded) > 5
+
+    config = train_nsmc.FinetuneConfig()
+    from_dict = train_nsmc.run_settings(config, {**train_nsmc.RECIPE})
+    import dataclasses
+    from_args = train_nsmc.run_settings(config, dataclasses.asdict(train_nsmc.training_arguments()))
+    assert from_dict == from_args and from_dict["lr_scheduler_type"] == "linear"
+
+    record = tmp_path / "run" / "finetune_run.json"
+    runs.check_same_run(record, {"train_size": 0}, "fine-tuning")
+    runs.check_same_run(record, {"train_size": 2000}, "fine-tuning")  # nothing else there: rewritten
+    (record.parent / "checkpoint-1").mkdir()
+    with pytest.raises(ValueError, match="train_size: 2000 before, 3000 now"):
+        runs.check_same_run(record, {"train_size": 3000}, "fine-tuning")
