@@ -8,6 +8,7 @@ the canonical URLs into a cache folder. Either way their sha256 is checked again
 from __future__ import annotations
 
 import hashlib
+import numbers
 import os
 import urllib.request
 from pathlib import Path
@@ -155,7 +156,8 @@ def nsmc_splits(
     if not 0 < validation_size < nsmc["train"].num_rows:
         raise ValueError(f"validation_size must be between 1 and {nsmc['train'].num_rows - 1}, got {validation_size}.")
     for name, size in (("train_size", train_size), ("test_size", test_size)):
-        if size is not None and (not isinstance(size, int) or size <= 0):
+        # numpy integers count (np.int64 from a DataFrame); True/False do not, though Python counts them as ints
+        if size is not None and (isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0):
             raise ValueError(f"{name} must be a positive number of reviews or None (all of them), got {size!r}.")
     carved = nsmc["train"].train_test_split(test_size=validation_size, seed=seed, stratify_by_column="label")
     train, test = carved["train"], nsmc["test"]

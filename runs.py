@@ -20,6 +20,22 @@ def fingerprint(folder) -> str:
     return digest.hexdigest()[:16]
 
 
+def content_digest(path) -> str:
+    """A short sha256 of a file's bytes, or of a folder's files (their paths inside it and their bytes, in sorted
+    order): which data a run read, wherever it lies."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(str(file.relative_to(path) if file != path else "").encode())
+        with open(file, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()[:16]
+
+
 def check_same_run(record_file, wanted: dict, what: str) -> None:
     """Writes `wanted` (the settings that define a run) to `record_file`, or, when the file is there from an earlier
     run beside that run's work, refuses to go on if they differ: resuming would mix two runs. Says what differs and

@@ -131,27 +131,29 @@ def tfidf_teacher(c: float = 4.0):
     return make_pipeline(tfidf_features(), LogisticRegression(C=c, max_iter=2000))
 
 
-def inference_plan(accelerator: str, capability: tuple[int, int] | None) -> tuple[str, str]:
-    """(device, precision) for predicting with a classifier: a GPU at `precision.py`'s rule (bf16 from compute
-    capability 8.0, fp16 below), the CPU in fp32 (teacher probabilities are cheap there next to training, and fp32
-    keeps them free of bf16 rounding)."""
+def inference_plan(accelerator: str, capability: tuple[int, int] | None, requested: str = "auto") -> tuple[str, str]:
+    """(device, precision) for predicting with a classifier. `requested` as for training ("auto", "fp32", "bf16",
+    "fp16"): on a GPU, "auto" follows `precision.py`'s rule (bf16 from compute capability 8.0, fp16 below); on the CPU,
+    "auto" means fp32 (teacher probabilities are cheap there next to training, and fp32 keeps them free of bf16
+    rounding). An explicit choice is kept, or refused where the rule refuses it (fp16 on a CPU)."""
     import precision
 
-    if accelerator == "cpu":
+    if accelerator == "cpu" and precision.check(requested) == "auto":
         return "cpu", "fp32"
-    return accelerator, precision.rule("auto", accelerator, capability).precision
+    chosen = precision.rule(requested, accelerator, capability)
+    return accelerator, chosen.precision
 
 
-def predict_proba(model_dir, texts, batch_size: int = 256, max_length: int = 128) -> np.ndarray:
+def predict_proba(model_dir, texts, batch_size: int = 256, max_length: int = 128, precision_name: str = "auto") -> np.ndarray:
     """Class probabilities of a saved sequence classifier for `texts`, in their order (batched by length), on the
-    accelerator PyTorch finds (`inference_plan`)."""
+    accelerator PyTorch finds, at `inference_plan`'s precision for `precision_name`."""
     import torch
     from transformers import AutoModelForSequenceClassification
 
     import precision
     import tokenization_kbalbert  # noqa: F401
 
-    device, chosen = inference_plan(*precision.torch_accelerator()[:2])
+    device, chosen = inference_plan(*precision.torch_accelerator()[:2], precision_name)
     tokenizer = load_tokenizer(model_dir)
     model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval().to(device)
     encoded = tokenizer(list(texts), truncation=True, max_length=max_length)
@@ -176,7 +178,8 @@ def unlabeled_reviews(corpus_texts, seen, size: int | None, seed: int = 42) -> l
     return [pool[i] for i in chosen]
 
 
-def ensemble_teacher(train, validation, classifier_dir, texts, max_length: int = 128) -> tuple[np.ndarray, dict]:
+def ensemble_teacher(train, validation, classifier_dir, texts, max_length: int = 128,
+                     precision_name: str = "auto") -> tuple[np.ndarray, dict]:
     """
     The distillation teacher: `tfidf_teacher` fitted on `train` and the fine-tuned ALBERT in `classifier_dir`,
     averaged as w * TF-IDF + (1 - w) * ALBERT with w (0, 0.1, ..., 1) chosen on `validation`. Both models learn from
@@ -185,11 +188,12 @@ def ensemble_teacher(train, validation, classifier_dir, texts, max_length: int =
     y_val = np.array(validation["label"])
     tfidf = tfidf_teacher().fit(train["document"], train["label"])
     tfidf_val = tfidf.predict_proba(validation["document"])
-    albert_val = predict_proba(classifier_dir, validation["document"], max_length=max_length)
+    albert_val = predict_proba(classifier_dir, validation["document"], max_length=max_length, precision_name=precision_name)
     accuracy = {round(float(w), 1): float(((w * tfidf_val + (1 - w) * albert_val).argmax(1) == y_val).mean())
                 for w in np.linspace(0, 1, 11)}
     w = max(accuracy, key=accuracy.get)
-    probs = w * tfidf.predict_proba(texts) + (1 - w) * predict_proba(classifier_dir, texts, max_length=max_length)
+    probs = w * tfidf.predict_proba(texts) + (1 - w) * predict_proba(classifier_dir, texts, max_length=max_length,
+                                                                         precision_name=precision_name)
     return probs, {"tfidf_lr": accuracy[1.0], "albert": accuracy[0.0], f"ensemble(w_tfidf={w})": accuracy[w]}
 
 
@@ -276,9 +280,11 @@ def check_model_path(model_path: str) -> None:
 
 def log_evaluations_only(trainer) -> None:
     """Keeps the Trainer's progress bar (if it has one) but replaces the log dicts it prints at every logging step
-    (numbers as strings) with one line per evaluation: step, last training loss, validation loss and accuracy. The
-    full history stays in `trainer.state.log_history`."""
+    (numbers as strings) with one line per evaluation: step, last training loss, validation loss and accuracy. In an
+    interactive Jupyter the Trainer's own notebook progress bar already draws one table row per evaluation, so it is
+    kept as it is and no lines are added. The full history stays in `trainer.state.log_history`."""
     from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
+    from transformers.utils.notebook import NotebookProgressCallback
 
     class BarOnly(ProgressCallback):
         def on_log(self, args, state, control, logs=None, **kwargs):
@@ -292,8 +298,11 @@ def log_evaluations_only(trainer) -> None:
                 print(f"스텝 {state.global_step:,}/{state.max_steps:,}{train}, 검증 손실 {metrics['eval_loss']:.4f}, "
                       f"검증 정확도 {metrics['eval_accuracy']:.4f}", flush=True)
 
-    had_bar = any(isinstance(c, ProgressCallback) for c in trainer.callback_handler.callbacks)
+    callbacks = trainer.callback_handler.callbacks
     trainer.remove_callback(PrinterCallback)
+    if any(isinstance(c, NotebookProgressCallback) for c in callbacks):
+        return  # its table: one row per evaluation (training loss, validation loss, accuracy, F1)
+    had_bar = any(isinstance(c, ProgressCallback) for c in callbacks)
     trainer.remove_callback(ProgressCallback)
     if had_bar:
         trainer.add_callback(BarOnly)
@@ -341,8 +350,9 @@ def choose_precision(config: FinetuneConfig, batch_size: int, data, tokenizer):
 
 # The TrainingArguments that change what a fine-tuning run learns: a rerun into the same output folder must match them.
 RUN_DEFINING_ARGUMENTS = ("num_train_epochs", "max_steps", "per_device_train_batch_size", "gradient_accumulation_steps",
-                          "learning_rate", "lr_scheduler_type", "warmup_steps", "weight_decay", "eval_steps", "seed",
-                          "train_sampling_strategy")
+                          "learning_rate", "lr_scheduler_type", "lr_scheduler_kwargs", "warmup_steps", "weight_decay",
+                          "optim", "adam_beta1", "adam_beta2", "adam_epsilon", "max_grad_norm", "label_smoothing_factor",
+                          "eval_steps", "seed", "train_sampling_strategy")
 
 
 def run_settings(config: FinetuneConfig, planned: dict) -> dict:
@@ -519,7 +529,7 @@ def distill(classifier_dir, corpus_texts, output_dir, settings: DistillSettings 
         seen = list(splits["train"]["document"]) + list(splits["validation"]["document"])
         texts = unlabeled_reviews(corpus_texts, seen, settings.unlabeled, settings.seed)
         probs, accuracy = ensemble_teacher(splits["train"], splits["validation"], classifier_dir, texts,
-                                           max_length=data.max_length)
+                                           max_length=data.max_length, precision_name=data.precision)
         write_soft_targets(targets, texts, probs)
         teacher_file.write_text(json.dumps({"unlabeled": len(texts), "validation_accuracy": accuracy}, indent=2))
     teacher = json.loads(teacher_file.read_text())

@@ -134,9 +134,13 @@ def test_nsmc_splits_are_disjoint_stratified_and_repeatable(nsmc):
     with pytest.raises(ValueError, match="validation_size"):
         kbalbert_data.nsmc_splits(nsmc, validation_size=0)
     # Issue 32: these used to train and then fail on an empty test set (or silently use 0 reviews).
-    for bad in ({"train_size": -5}, {"test_size": -1}, {"train_size": 0}, {"test_size": 2.5}):
+    for bad in ({"train_size": -5}, {"test_size": -1}, {"train_size": 0}, {"test_size": 2.5}, {"train_size": True}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             kbalbert_data.nsmc_splits(nsmc, **bad)
+    # a size read from a DataFrame or a numpy array is a numpy integer: accepted
+    import numpy as np
+
+    assert kbalbert_data.nsmc_splits(nsmc, validation_size=2000, seed=7, train_size=np.int64(100))["train"].num_rows == 100
 
 
 def test_pretraining_trainer_groups_by_a_list_of_lengths(tokenizer, tmp_path):

@@ -245,11 +245,15 @@ def test_teacher_predictions_follow_the_device_rule(monkeypatch):
     assert train_nsmc.inference_plan("cpu", None) == ("cpu", "fp32")
     assert train_nsmc.inference_plan("cuda", (7, 5)) == ("cuda", "fp16")
     assert train_nsmc.inference_plan("cuda", (9, 0)) == ("cuda", "bf16")
+    # an explicit choice is kept (review finding: the requested precision was ignored), fp16 on a CPU refused
+    assert train_nsmc.inference_plan("cuda", (9, 0), "fp32") == ("cuda", "fp32")
+    assert train_nsmc.inference_plan("cpu", None, "bf16") == ("cpu", "bf16")
+    with pytest.raises(ValueError, match="fp16"):
+        train_nsmc.inference_plan("cpu", None, "fp16")
     classifier = REPO / "assets" / "albert-movie-wp-small-nsmc"
     texts = ["정말 재밌다", "최악이다 진짜", "배우 연기 최고", "시간 아깝다", ""]
     fp32 = train_nsmc.predict_proba(classifier, texts)
-    monkeypatch.setattr(train_nsmc, "inference_plan", lambda accelerator, capability: ("cpu", "bf16"))
-    bf16 = train_nsmc.predict_proba(classifier, texts)
+    bf16 = train_nsmc.predict_proba(classifier, texts, precision_name="bf16")
     assert fp32.shape == (5, 2) and np.allclose(fp32.sum(1), 1, atol=1e-5)
     assert np.abs(fp32 - bf16).max() < 0.05 and (fp32.argmax(1) == bf16.argmax(1)).all()
 
@@ -283,3 +287,42 @@ def test_kb_albert_format_folders_get_their_char_tokenizer_and_records_match(tmp
     (record.parent / "checkpoint-1").mkdir()
     with pytest.raises(ValueError, match="train_size: 2000 before, 3000 now"):
         runs.check_same_run(record, {"train_size": 3000}, "fine-tuning")
+
+
+def test_log_evaluations_only_prints_one_line_per_evaluation_and_keeps_jupyters_table(capsys):
+    """Issue 33: the Trainer's log dicts give way to one line per evaluation; with the progress bar off (PrinterCallback)
+    only the lines remain; in interactive Jupyter (NotebookProgressCallback: one table row per evaluation) nothing is
+    added beside the table (review finding: table and lines were both shown)."""
+    from types import SimpleNamespace
+
+    from transformers.trainer_callback import CallbackHandler, PrinterCallback, ProgressCallback, TrainerState
+    from transformers.utils.notebook import NotebookProgressCallback
+
+    import train_nsmc
+
+    class FakeTrainer:  # the two Trainer methods log_evaluations_only uses, over a real CallbackHandler
+        def __init__(self, callback):
+            self.callback_handler = CallbackHandler([callback], None, None, None, None)
+
+        def add_callback(self, callback):
+            self.callback_handler.add_callback(callback)
+
+        def remove_callback(self, callback):
+            self.callback_handler.remove_callback(callback)
+
+    def names(trainer):
+        return [type(c).__name__ for c in trainer.callback_handler.callbacks]
+
+    state = TrainerState(global_step=500, max_steps=2266, log_history=[{"loss": 0.41, "step": 490}])
+    metrics = {"eval_loss": 0.33, "eval_accuracy": 0.8642}
+    for first, expected in ((ProgressCallback, ["BarOnly", "EvaluationLine"]), (PrinterCallback, ["EvaluationLine"]),
+                            (NotebookProgressCallback, ["NotebookProgressCallback"])):
+        trainer = FakeTrainer(first)
+        train_nsmc.log_evaluations_only(trainer)
+        assert names(trainer) == expected, first
+        if expected[-1] == "EvaluationLine":
+            control = SimpleNamespace()
+            trainer.callback_handler.on_log(SimpleNamespace(), state, control, logs={"loss": "0.41"})
+            trainer.callback_handler.callbacks[-1].on_evaluate(None, state, control, metrics=metrics)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == ["스텝 500/2,266, 학습 손실 0.4100, 검증 손실 0.3300, 검증 정확도 0.8642"] * 2
