@@ -188,12 +188,14 @@ def ensemble_teacher(train, validation, classifier_dir, texts, max_length: int =
     y_val = np.array(validation["label"])
     tfidf = tfidf_teacher().fit(train["document"], train["label"])
     tfidf_val = tfidf.predict_proba(validation["document"])
-    albert_val = predict_proba(classifier_dir, validation["document"], max_length=max_length, precision_name=precision_name)
+    # one pass of the ALBERT over validation and the unlabelled texts together: the model is loaded once
+    albert = predict_proba(classifier_dir, list(validation["document"]) + list(texts), max_length=max_length,
+                           precision_name=precision_name)
+    albert_val, albert_texts = albert[:len(y_val)], albert[len(y_val):]
     accuracy = {round(float(w), 1): float(((w * tfidf_val + (1 - w) * albert_val).argmax(1) == y_val).mean())
                 for w in np.linspace(0, 1, 11)}
     w = max(accuracy, key=accuracy.get)
-    probs = w * tfidf.predict_proba(texts) + (1 - w) * predict_proba(classifier_dir, texts, max_length=max_length,
-                                                                         precision_name=precision_name)
+    probs = w * tfidf.predict_proba(texts) + (1 - w) * albert_texts
     return probs, {"tfidf_lr": accuracy[1.0], "albert": accuracy[0.0], f"ensemble(w_tfidf={w})": accuracy[w]}
 
 

@@ -326,3 +326,26 @@ def test_log_evaluations_only_prints_one_line_per_evaluation_and_keeps_jupyters_
             trainer.callback_handler.callbacks[-1].on_evaluate(None, state, control, metrics=metrics)
     printed = capsys.readouterr().out.splitlines()
     assert printed == ["스텝 500/2,266, 학습 손실 0.4100, 검증 손실 0.3300, 검증 정확도 0.8642"] * 2
+
+
+def test_ensemble_teacher_loads_the_albert_once_and_mixes_as_it_says(monkeypatch):
+    """Issue 31: the teacher's ALBERT reads its folder once (validation and unlabelled reviews in one pass); the
+    probabilities it returns are w * TF-IDF + (1 - w) * ALBERT with the w it reports, chosen on validation."""
+    import numpy as np
+
+    import kbalbert_data
+    import train_nsmc
+
+    splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), 64, 42, 400, 10)
+    texts = ["정말 재밌다", "최악이다 진짜", "배우 연기 최고", "시간 아깝다"]
+    classifier = REPO / "assets" / "albert-movie-wp-small-nsmc"
+    calls = []
+    real = train_nsmc.predict_proba
+    monkeypatch.setattr(train_nsmc, "predict_proba", lambda *a, **k: calls.append(a) or real(*a, **k))
+    probs, accuracy = train_nsmc.ensemble_teacher(splits["train"], splits["validation"], classifier, texts)
+    assert len(calls) == 1
+    (chosen,) = [k for k in accuracy if k.startswith("ensemble")]
+    w = float(chosen.split("=")[1].rstrip(")"))
+    tfidf = train_nsmc.tfidf_teacher().fit(splits["train"]["document"], splits["train"]["label"]).predict_proba(texts)
+    assert np.allclose(probs, w * tfidf + (1 - w) * real(classifier, texts), atol=1e-5)
+    assert accuracy[chosen] == max(accuracy.values())
