@@ -168,6 +168,30 @@ def nsmc_splits(
     return DatasetDict(train=train, validation=carved["test"], test=test)
 
 
+def check_splits(splits) -> None:
+    """Refuses anything but `nsmc_splits`' shape before training starts: train, validation and test, each with
+    `document` and `label`, none empty."""
+    missing = [name for name in ("train", "validation", "test") if name not in getattr(splits, "keys", lambda: ())()]
+    if missing:
+        raise ValueError(f"splits must be a DatasetDict with train, validation and test (as nsmc_splits makes); "
+                         f"missing: {', '.join(missing)}.")
+    for name in ("train", "validation", "test"):
+        columns = splits[name].column_names
+        if not {"document", "label"} <= set(columns) or splits[name].num_rows == 0:
+            raise ValueError(f"splits[{name!r}] needs rows with 'document' and 'label' columns; it has "
+                             f"{splits[name].num_rows} rows and columns {columns}.")
+
+
+def splits_digest(splits) -> str:
+    """A short sha256 of which reviews are in train and validation, in order (their NSMC ids, or their text where
+    there are no ids): a run record's way to tell one split from another."""
+    digest = hashlib.sha256()
+    for name in ("train", "validation"):
+        column = "id" if "id" in splits[name].column_names else "document"
+        digest.update(f"{name}:".encode() + "\n".join(map(str, splits[name][column])).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
 def load_corpus(path: str | os.PathLike, min_chars: int = 1):
     """
     Loads an unlabelled corpus, one document per line, as a `datasets.Dataset` with a `text` column.

@@ -357,18 +357,20 @@ RUN_DEFINING_ARGUMENTS = ("num_train_epochs", "max_steps", "per_device_train_bat
                           "eval_steps", "seed", "train_sampling_strategy")
 
 
-def run_settings(config: FinetuneConfig, planned: dict) -> dict:
+def run_settings(config: FinetuneConfig, planned: dict, splits) -> dict:
     """What defines a fine-tuning run (recorded in `<output_dir>/finetune_run.json`): the start model (path and
-    content), the training and validation sizes, the precision asked for, the soft targets' content, the number of
-    processes and the training arguments that change the result. Where NSMC lies, the test size and progress bars
-    do not count."""
+    content), which reviews train and validate (`kbalbert_data.splits_digest`) and how many, the precision asked for,
+    the soft targets' content, the number of processes and the training arguments that change the result. Where NSMC
+    lies, the test set and progress bars do not count."""
     from accelerate import PartialState
 
     import kbalbert_data
     import runs
 
-    settings = {k: v for k, v in dataclasses.asdict(config).items()
-                if k not in ("nsmc_dir", "quiet", "soft_targets", "test_size")}  # test_size: scored after training
+    settings = {k: v for k, v in dataclasses.asdict(config).items()  # the splits below stand for the sizes
+                if k not in ("nsmc_dir", "quiet", "soft_targets", "train_size", "validation_size", "test_size")}
+    settings["train_reviews"], settings["validation_reviews"] = splits["train"].num_rows, splits["validation"].num_rows
+    settings["splits"] = kbalbert_data.splits_digest(splits)
     settings["start_model"] = runs.fingerprint(config.model_path) if Path(config.model_path).is_dir() else None
     settings["soft_targets_sha256"] = kbalbert_data.sha256sum(config.soft_targets) if config.soft_targets else None
     settings["processes"] = PartialState().num_processes
@@ -383,11 +385,13 @@ def run_settings(config: FinetuneConfig, planned: dict) -> dict:
     return settings
 
 
-def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
+def finetune(config: FinetuneConfig, args=None, splits=None) -> dict[str, float]:
     """Trains with `args` (TrainingArguments, or a dict of `training_arguments` overrides; default the recipe), keeps
     the checkpoint with the best validation accuracy, scores it once on test, saves it to `args.output_dir`/model with
-    `metrics.json` beside it. Give a dict when launching processes (`notebook_launcher`): TrainingArguments settles
-    the device and the process group when it is made, so each process must make its own."""
+    `metrics.json` beside it. `splits`: NSMC splits already loaded (`kbalbert_data.nsmc_splits`' DatasetDict), used
+    as they are; without them the splits are made from `config` (nsmc_dir and sizes). Give a dict when launching
+    processes (`notebook_launcher`): TrainingArguments settles the device and the process group when it is made, so
+    each process must make its own."""
     import torch
     from accelerate import PartialState
     from transformers import (
@@ -416,13 +420,15 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
         transformers.logging.set_verbosity_error()
     out = Path(planned["output_dir"])
     check_model_path(config.model_path)
+    if splits is None:
+        with PartialState().main_process_first():  # the first process fills the datasets cache, the others read it
+            splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(config.nsmc_dir), config.validation_size,
+                                               planned["seed"], config.train_size, config.test_size)
+    kbalbert_data.check_splits(splits)
     with PartialState().main_process_first():  # the first process writes the record, the others compare with it
-        runs.check_same_run(out / "finetune_run.json", run_settings(config, planned), "fine-tuning")
+        runs.check_same_run(out / "finetune_run.json", run_settings(config, planned, splits), "fine-tuning")
     tokenizer = load_tokenizer(config.model_path)
-    with PartialState().main_process_first():  # the first process fills the datasets cache, the others read it
-        nsmc = kbalbert_data.load_nsmc(config.nsmc_dir)
-        splits = kbalbert_data.nsmc_splits(nsmc, config.validation_size, planned["seed"], config.train_size,
-                                           config.test_size)
+    with PartialState().main_process_first():
         data = tokenize_splits(splits, tokenizer, config.max_length)
         if config.soft_targets:
             # soft_labels must reach the loss, so the Trainer keeps every column; the length sampler then measures
@@ -476,6 +482,8 @@ def finetune(config: FinetuneConfig, args=None) -> dict[str, float]:
         "validation_accuracy": trainer.state.best_metric,
         "test_accuracy": test["test_accuracy"],
         "test_f1": test["test_f1"],
+        "train_reviews": data["train"].num_rows,
+        "validation_reviews": data["validation"].num_rows,
         "test_reviews": data["test"].num_rows,
         "train_minutes": round(trained.metrics["train_runtime"] / 60, 2),  # this run's training (not a resumed part)
         "train_reviews_per_second": round(trained.metrics["train_samples_per_second"], 1),
@@ -507,13 +515,14 @@ class DistillSettings:
 
 
 def distill(classifier_dir, corpus_texts, output_dir, settings: DistillSettings = DistillSettings(),
-            data: FinetuneConfig | None = None, init: str | None = None) -> dict:
+            data: FinetuneConfig | None = None, init: str | None = None, splits=None) -> dict:
     """
     Born-again distillation over unlabelled reviews: the student (`init`, default the fine-tuned `classifier_dir`
     itself) trains `settings.epochs` on NSMC train (gold labels) plus `settings.unlabeled` corpus reviews that are not
     in NSMC train or validation, labelled with `ensemble_teacher`'s probabilities (TF-IDF + the ALBERT in
-    `classifier_dir`). `data` gives the NSMC splits, `max_length` and the precision as for `finetune` (its
-    `model_path` is ignored). Best checkpoint by validation accuracy, scored once on test, saved to
+    `classifier_dir`). `splits` are the NSMC splits the classifier was fine-tuned on (made from `data` and
+    `settings.seed` when not given); `data` gives `max_length` and the precision as for `finetune` (its `model_path`
+    is ignored). Best checkpoint by validation accuracy, scored once on test, saved to
     `<output_dir>/model` with `metrics.json` (as `finetune`). The teacher's labels are written first
     (`<output_dir>/soft_targets.jsonl`) and reused, training resumes from its last checkpoint (when the settings are
     the same: `finetune`'s run record), and a finished run is read back, so an interrupted run picks up where it was.
@@ -525,9 +534,11 @@ def distill(classifier_dir, corpus_texts, output_dir, settings: DistillSettings 
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     targets, teacher_file = out / "soft_targets.jsonl", out / "teacher.json"
-    if not teacher_file.exists():
+    if splits is None:
         splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(data.nsmc_dir), data.validation_size, settings.seed,
                                            data.train_size, data.test_size)
+    kbalbert_data.check_splits(splits)
+    if not teacher_file.exists():
         seen = list(splits["train"]["document"]) + list(splits["validation"]["document"])
         texts = unlabeled_reviews(corpus_texts, seen, settings.unlabeled, settings.seed)
         probs, accuracy = ensemble_teacher(splits["train"], splits["validation"], classifier_dir, texts,
@@ -543,6 +554,7 @@ def distill(classifier_dir, corpus_texts, output_dir, settings: DistillSettings 
         training_arguments(output_dir=str(out), num_train_epochs=settings.epochs,
                            per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
                            seed=settings.seed, eval_steps=settings.eval_steps),
+        splits,
     )
     return {**teacher, **metrics}
 

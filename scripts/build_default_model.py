@@ -284,6 +284,16 @@ def run(config: RecipeConfig) -> dict:
                                                  seed=config.seed))
             stage("mlm", time.perf_counter() - start, **report)
 
+    nsmc = None
+
+    def splits():  # the NSMC splits, loaded once for the fine-tuning and distillation stages
+        nonlocal nsmc
+        if nsmc is None:
+            nsmc = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(config.nsmc_dir),
+                                             train_nsmc.FinetuneConfig.validation_size, config.seed, config.train_size,
+                                             config.test_size)
+        return nsmc
+
     summary = ("precision", "steps", "train_minutes", "train_reviews_per_second", "validation_accuracy",
                "test_accuracy", "test_f1", "test_reviews")
     classifier = work / "nsmc" / "model"
@@ -295,6 +305,7 @@ def run(config: RecipeConfig) -> dict:
             train_nsmc.training_arguments(output_dir=str(work / "nsmc"), num_train_epochs=config.epochs,
                                           per_device_train_batch_size=config.batch_size,
                                           learning_rate=config.learning_rate, seed=config.seed),
+            splits(),
         )
         stage("finetune", time.perf_counter() - start, **{k: metrics[k] for k in summary})
 
@@ -306,7 +317,8 @@ def run(config: RecipeConfig) -> dict:
                 train_nsmc.DistillSettings(unlabeled=config.distill_unlabeled, learning_rate=config.distill_learning_rate,
                                            epochs=config.epochs, batch_size=config.batch_size, seed=config.seed),
                 train_nsmc.FinetuneConfig(nsmc_dir=config.nsmc_dir, train_size=config.train_size,
-                                          test_size=config.test_size, precision=config.precision))
+                                          test_size=config.test_size, precision=config.precision),
+                splits=splits())
             stage("distill", time.perf_counter() - start, unlabeled=metrics["unlabeled"],
                   teacher_validation_accuracy=metrics["teacher_validation_accuracy"],
                   **{k: metrics[k] for k in summary})

@@ -207,14 +207,25 @@ def test_a_rerun_into_the_same_folder_resumes_only_the_same_run(tmp_path, forced
     (other / "config.json").write_text(json.dumps({**config, "classifier_dropout_prob": 0.2}))
     with pytest.raises(ValueError, match="start_model"):
         _tiny_run(train_nsmc, other, out, forced_precision)
-    with pytest.raises(ValueError, match="train_size"):
+    with pytest.raises(ValueError, match="train_reviews: 32 before, 48 now"):
         train_nsmc.finetune(train_nsmc.FinetuneConfig(model_path=str(pretrained), train_size=48, validation_size=16,
                                                       test_size=16, precision=forced_precision, quiet=True),
                             train_nsmc.training_arguments(output_dir=str(out), per_device_train_batch_size=16,
                                                           eval_steps=1))
     assert (out / "model" / "model.safetensors").read_bytes() == saved  # nothing was overwritten by the refusals
     assert sorted(p.name for p in out.glob("checkpoint-*")) == checkpoints
-    again = _tiny_run(train_nsmc, pretrained, out, forced_precision)  # same settings: resumes the finished run
+    import kbalbert_data
+
+    # Issue 31: the same splits handed over already loaded are the same run (resumed); another draw of 32 is not
+    made = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), 16, 42, 32, 16)
+    other_draw = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), 16, 7, 32, 16)
+    config = train_nsmc.FinetuneConfig(model_path=str(pretrained), precision=forced_precision, quiet=True)
+    arguments = train_nsmc.training_arguments(output_dir=str(out), per_device_train_batch_size=16, eval_steps=1)
+    with pytest.raises(ValueError, match="splits: "):
+        train_nsmc.finetune(config, arguments, other_draw)
+    with pytest.raises(ValueError, match="missing: test"):
+        train_nsmc.finetune(config, arguments, {"train": made["train"], "validation": made["validation"]})
+    again = train_nsmc.finetune(config, arguments, made)  # same settings: resumes the finished run
     assert again["steps"] == 2 and again["validation_accuracy"] == first["validation_accuracy"]
 
 
@@ -275,10 +286,13 @@ def test_kb_albert_format_folders_get_their_char_tokenizer_and_records_match(tmp
     loaded = train_nsmc.load_tokenizer(folder)
     assert isinstance(loaded, tokenization_kbalbert.KbAlbertCharTokenizerFast) and len(loaded) > 5
 
+    import kbalbert_data
+
     config = train_nsmc.FinetuneConfig()
-    from_dict = train_nsmc.run_settings(config, {**train_nsmc.RECIPE})
+    splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), 16, 42, 32, 16)
+    from_dict = train_nsmc.run_settings(config, {**train_nsmc.RECIPE}, splits)
     import dataclasses
-    from_args = train_nsmc.run_settings(config, dataclasses.asdict(train_nsmc.training_arguments()))
+    from_args = train_nsmc.run_settings(config, dataclasses.asdict(train_nsmc.training_arguments()), splits)
     assert from_dict == from_args and from_dict["lr_scheduler_type"] == "linear"
 
     record = tmp_path / "run" / "finetune_run.json"
