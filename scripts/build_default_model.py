@@ -139,9 +139,23 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
 
     config = log["config"]
     stages = [s for s in ("tokenizer", "word2vec", "start", "mlm", "finetune", "distill") if s in log]
-    minutes = sum(log[s]["seconds"] for s in stages) / 60
-    recipe = (f"`{command(RecipeConfig(**config))}` (scripts/build_default_model.py; {minutes:.0f} minutes in all on "
-              f"{log['machine']}; stages: " + ", ".join(f"{s} {log[s]['seconds'] / 60:.1f} min" for s in stages) + ")")
+    stage_minutes = {s: log[s]["seconds"] / 60 for s in stages}
+    shown = {s: f"{s} {m:.1f} min" for s, m in stage_minutes.items()}
+    about = ""
+    if "mlm" in log and log["mlm"].get("resumed_from"):
+        # A resumed MLM stage timed only its last run: estimate the whole stage from that run's pace per step.
+        mlm = log["mlm"]
+        first_step = int(Path(mlm["resumed_from"]).name.rsplit("-", 1)[1])
+        pace = mlm["train_minutes_this_run"] / max(1, mlm["steps"] - first_step)
+        stage_minutes["mlm"] = pace * mlm["steps"]
+        shown["mlm"] = (f"mlm about {stage_minutes['mlm']:.0f} min (resumed at step {first_step:,} after an "
+                        f"interruption; its last run took {mlm['train_minutes_this_run']:.1f} min for "
+                        f"{mlm['steps'] - first_step:,} steps, {60 * pace:.2f} s/step, and the whole stage is "
+                        "estimated at that pace)")
+        about = "about "
+    minutes = sum(stage_minutes.values())
+    recipe = (f"`{command(RecipeConfig(**config))}` (scripts/build_default_model.py; {about}{minutes:.0f} minutes in "
+              f"all on {log['machine']}; stages: " + ", ".join(shown.values()) + ")")
     shared = {
         "Recipe": recipe,
         "Corpus": f"{log['tokenizer']['documents']:,} unlabelled movie reviews (NSMC's raw crawl minus every NSMC test "

@@ -187,3 +187,27 @@ def test_the_shipped_cards_usage_snippet_runs_on_a_review_longer_than_the_model(
     exec("\n".join(setup), namespace)  # the card's own code, as a reader would paste it
     (answer,) = eval(call.split("#")[0], namespace)
     assert answer["label"] == "긍정" and 0.5 < answer["score"] <= 1
+
+
+def test_cards_estimate_a_resumed_mlm_stage_from_its_last_runs_pace(tmp_path):
+    """Issue 30: a long MLM stage resumed after an interruption timed only its last run; the card says so and gives
+    the whole stage at that run's pace instead of passing the last run off as the stage."""
+    import build_default_model as recipe
+
+    log = {"tokenizer": {"seconds": 60, "documents": 1000, "vocab_size": 32000}, "word2vec": {"seconds": 120, "tokens": 5000},
+           "start": {"seconds": 6, "parameters": 5_000_000},
+           "mlm": {"seconds": 3700, "steps": 4000, "corpus_epochs": 5.0, "precision": "bf16", "final_eval_loss": 4.9,
+                   "final_eval_perplexity": 134.0, "unigram_loss": 7.5, "resumed_from": "w/mlm/checkpoint-1000",
+                   "train_minutes_this_run": 60.0},
+           "finetune": {"seconds": 420, "precision": "bf16", "steps": 2266, "train_minutes": 5.3,
+                        "train_reviews_per_second": 460, "validation_accuracy": 0.89, "test_accuracy": 0.88,
+                        "test_f1": 0.88, "test_reviews": 50000},
+           "config": {**recipe.asdict(recipe.RecipeConfig(corpus_path="c.txt", mlm_corpus_epochs=5.0)),
+                      "distill_unlabeled": 0},
+           "machine": "a test CPU"}
+    (tmp_path / "p").mkdir(), (tmp_path / "c").mkdir()
+    recipe.write_cards(log, tmp_path / "p", tmp_path / "c")
+    card = (tmp_path / "c" / "README.md").read_text(encoding="utf-8")
+    # 60 min for 3,000 steps -> 1.20 s/step -> 80 min for 4,000; in all 1 + 2 + 0.1 + 80 + 7 = 90 minutes
+    assert "mlm about 80 min (resumed at step 1,000" in card and "1.20 s/step" in card
+    assert "about 90 minutes in all on a test CPU" in card
