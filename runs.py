@@ -36,6 +36,10 @@ def content_digest(path) -> str:
     return digest.hexdigest()[:16]
 
 
+# What a finished or resumable run leaves in its folder (besides checkpoint-N): found without a record, it is refused.
+WORK_NAMES = ("model", "metrics.json", "report.json", "mlm", "finetune", "distilled", "nsmc")
+
+
 def check_same_run(record_file, wanted: dict, what: str) -> None:
     """Writes `wanted` (the settings that define a run) to `record_file`, or, when the file is there from an earlier
     run beside that run's work, refuses to go on if they differ: resuming would mix two runs. Says what differs and
@@ -44,6 +48,13 @@ def check_same_run(record_file, wanted: dict, what: str) -> None:
     wanted = json.loads(json.dumps(wanted, ensure_ascii=False))  # compare as stored: tuples become lists, and so on
     # A record alone (the run stopped on bad input before writing anything) holds no work to protect: rewrite it.
     alone = record_file.exists() and all(p == record_file or p.name.startswith(".") for p in record_file.parent.iterdir())
+    # Finished work with no record (a folder from before records were kept, or another tool's): what settings made it
+    # is unknown, so reusing it could mix two runs.
+    unrecorded = [p.name for p in sorted(record_file.parent.glob("*")) if p.name in WORK_NAMES or p.name.startswith("checkpoint-")]
+    if not record_file.exists() and unrecorded:
+        raise ValueError(f"{record_file.parent} holds {what} results ({', '.join(unrecorded[:4])}) but no record of the "
+                         f"settings that made them ({record_file.name}), so they cannot be checked against this run: "
+                         f"give a new output folder, or delete {record_file.parent} to start over.")
     if record_file.exists() and not alone:
         before = json.loads(record_file.read_text(encoding="utf-8"))
         differs = {k: (before.get(k), v) for k, v in wanted.items() if before.get(k) != v}

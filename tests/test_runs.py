@@ -33,3 +33,23 @@ def test_check_same_run_resumes_the_same_settings_and_refuses_others(tmp_path):
     with pytest.raises(ValueError, match=r"lr: 0.0003 before, 0.0005 now"):
         runs.check_same_run(record, {"lr": 5e-4, "sizes": (20000, 5000)}, "fine-tuning")
     assert json.loads(record.read_text())["lr"] == 3e-4  # the refused run did not overwrite the record
+
+
+def test_results_without_a_record_are_not_adopted(tmp_path):
+    """Review finding (issue 32): a folder holding results but no run record (made before records were kept) was
+    adopted as if its settings matched; now it is refused before any work. Files a stage writes before training
+    (the distillation teacher's soft targets) do not count as results."""
+    import runs
+
+    old = tmp_path / "00-domain-albert"
+    (old / "finetune").mkdir(parents=True)
+    (old / "metrics.json").write_text("{}")
+    with pytest.raises(ValueError, match="no record of the settings"):
+        runs.check_same_run(old / "run.json", {"seed": 42}, "notebook 00")
+    assert not (old / "run.json").exists()
+    distill = tmp_path / "distilled"
+    distill.mkdir()
+    (distill / "soft_targets.jsonl").write_text("")
+    (distill / "teacher.json").write_text("{}")
+    runs.check_same_run(distill / "finetune_run.json", {"seed": 42}, "fine-tuning")
+    assert (distill / "finetune_run.json").exists()
