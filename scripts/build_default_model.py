@@ -126,10 +126,11 @@ def check(config: RecipeConfig) -> None:
 
 
 def command(config: RecipeConfig) -> str:
-    """The command line that repeats this run (only the settings that differ from the defaults)."""
+    """The command line that repeats this run (only the settings that differ from the defaults and change what is
+    made: not where the data, the work folder or the export lie, which are this machine's paths)."""
     defaults = asdict(RecipeConfig())
     changed = [f"--{k.replace('_', '-')} {v}" for k, v in asdict(config).items()
-               if v != defaults[k] and k not in ("corpus_path", "nsmc_dir", "export_to", "overwrite_export")]
+               if v != defaults[k] and k not in ("corpus_path", "nsmc_dir", "export_to", "overwrite_export", "work_dir")]
     return " ".join(["python scripts/build_default_model.py", *changed])
 
 

@@ -211,3 +211,13 @@ def test_cards_estimate_a_resumed_mlm_stage_from_its_last_runs_pace(tmp_path):
     # 60 min for 3,000 steps -> 1.20 s/step -> 80 min for 4,000; in all 1 + 2 + 0.1 + 80 + 7 = 90 minutes
     assert "mlm about 80 min (resumed at step 1,000" in card and "1.20 s/step" in card
     assert "about 90 minutes in all on a test CPU" in card
+
+
+def test_the_cards_command_names_settings_not_this_machines_paths():
+    """A model card's rebuild command carries what changes the models, not the work folder or data paths of the
+    machine that built them."""
+    import build_default_model as recipe
+
+    config = recipe.RecipeConfig(corpus_path="/home/me/reviews.txt", work_dir="/tmp/work", export_to="assets",
+                                 overwrite_export=True, mlm_corpus_epochs=5.0)
+    assert recipe.command(config) == "python scripts/build_default_model.py --mlm-corpus-epochs 5.0"
