@@ -69,7 +69,8 @@ class RecipeConfig:
     batch_size: int = RECIPE["per_device_train_batch_size"]
     learning_rate: float = RECIPE["learning_rate"]
     mlm_steps: int = MlmSettings.max_steps  # 0: no MLM stage (the word2vec start is fine-tuned directly)
-    mlm_corpus_epochs: float = 0.0  # > 0: the MLM stage runs this many passes over the corpus (mlm_steps is then derived)
+    # The shipped model's MLM: 5 passes over the corpus (mlm_steps is then derived; 0 here: mlm_steps steps instead)
+    mlm_corpus_epochs: float = 5.0
     mlm_batch_size: int = MlmSettings.batch_size
     mlm_learning_rate: float = MlmSettings.learning_rate
     distill_unlabeled: int = DistillSettings.unlabeled  # 0: no distillation stage

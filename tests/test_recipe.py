@@ -23,7 +23,8 @@ def test_recipe_runs_every_stage_resumes_and_exports(tmp_path, forced_precision,
     config = recipe.RecipeConfig(
         corpus_path=os.environ["CORPUS_PATH"], work_dir=str(tmp_path / "work"), export_to=str(tmp_path / "export"),
         max_docs=2600, vocab_size=600, w2v_epochs=1, hidden_size=64, num_layers=2, train_size=96, test_size=48,
-        batch_size=32, mlm_steps=3, mlm_batch_size=16, distill_unlabeled=32, precision=forced_precision)
+        batch_size=32, mlm_steps=3, mlm_corpus_epochs=0, mlm_batch_size=16, distill_unlabeled=32,
+        precision=forced_precision)
     log = recipe.run(config)
     assert [s for s in ("tokenizer", "word2vec", "start", "mlm", "finetune", "distill") if s in log] == [
         "tokenizer", "word2vec", "start", "mlm", "finetune", "distill"]
@@ -46,7 +47,7 @@ def test_recipe_runs_every_stage_resumes_and_exports(tmp_path, forced_precision,
     card = ModelCard.load(classifier / "README.md")
     accuracy = next(r.metric_value for r in card.data.eval_results if r.metric_type == "accuracy")
     assert accuracy == round(log["distill"]["test_accuracy"], 4)
-    assert "Distillation" in card.text and "Pretraining" in card.text and "--mlm-steps 3" in card.text
+    assert "Distillation" in card.text and "Pretraining" in card.text and "--mlm-steps 3 --mlm-corpus-epochs 0" in card.text
 
     # Run again: every stage is found finished, nothing is retrained (the log's stage entries are unchanged).
     before = json.loads((work / "recipe_log.json").read_text())
@@ -165,7 +166,7 @@ def test_one_recipe_defined_once_and_shown_by_notebook_00():
         "NUM_LAYERS": config.num_layers, "DROPOUT": config.dropout, "MLM_BATCH_SIZE": config.mlm_batch_size,
         "MLM_LEARNING_RATE": config.mlm_learning_rate, "EPOCHS": config.epochs, "BATCH_SIZE": config.batch_size,
         "LEARNING_RATE": config.learning_rate, "DISTILL_LEARNING_RATE": config.distill_learning_rate,
-        "SEED": config.seed, "FULL_RUN:MLM_STEPS": config.mlm_steps, "FULL_RUN:MLM_HELD_OUT": mlm.held_out,
+        "SEED": config.seed, "FULL_RUN:MLM_CORPUS_EPOCHS": config.mlm_corpus_epochs, "FULL_RUN:MLM_HELD_OUT": mlm.held_out,
         "FULL_RUN:DISTILL_UNLABELED": config.distill_unlabeled,
     }
     assert {name: shown.get(name) for name in expected} == expected
@@ -220,4 +221,6 @@ def test_the_cards_command_names_settings_not_this_machines_paths():
 
     config = recipe.RecipeConfig(corpus_path="/home/me/reviews.txt", work_dir="/tmp/work", export_to="assets",
                                  overwrite_export=True, mlm_corpus_epochs=5.0)
-    assert recipe.command(config) == "python scripts/build_default_model.py --mlm-corpus-epochs 5.0"
+    assert recipe.command(config) == "python scripts/build_default_model.py"  # the shipped recipe: all defaults
+    shorter = recipe.RecipeConfig(**{**config.__dict__, "mlm_corpus_epochs": 2.0})
+    assert recipe.command(shorter) == "python scripts/build_default_model.py --mlm-corpus-epochs 2.0"
