@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -538,6 +539,17 @@ def distill(classifier_dir, corpus_texts, output_dir, settings: DistillSettings 
         splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(data.nsmc_dir), data.validation_size, settings.seed,
                                            data.train_size, data.test_size)
     kbalbert_data.check_splits(splits)
+    import runs
+
+    # What defines this run, checked before anything is reused: the teacher's ALBERT and the student's start (by
+    # content), the reviews (NSMC splits and the unlabelled pool) and every setting. Another run's labels, checkpoints
+    # or results in this folder are refused, not mixed in.
+    corpus_texts = list(corpus_texts)
+    runs.check_same_run(out / "distill_run.json", {
+        "teacher": runs.fingerprint(classifier_dir), "student_start": runs.fingerprint(init or classifier_dir),
+        "splits": kbalbert_data.splits_digest(splits),
+        "unlabeled_pool": hashlib.sha256("\n".join(corpus_texts).encode("utf-8")).hexdigest()[:16],
+        "max_length": data.max_length, **dataclasses.asdict(settings)}, "distillation")
     if not teacher_file.exists():
         seen = list(splits["train"]["document"]) + list(splits["validation"]["document"])
         texts = unlabeled_reviews(corpus_texts, seen, settings.unlabeled, settings.seed)

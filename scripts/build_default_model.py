@@ -6,8 +6,10 @@
                                                            # two folders in assets/ (without the flag it refuses)
 
 Stages (each is skipped when its output already exists, and the training stages resume from their last checkpoint, so
-an interrupted run picks up where it was; the work folder records the settings it was started with, and a rerun with
-other settings stops before any stage and says which differ):
+an interrupted run picks up where it was). Each stage records the settings it was made with: a rerun with other
+settings stops before that stage and says which differ and which folder to delete. Pretraining settings are recorded
+for the whole work folder (recipe_settings.json); fine-tuning and distillation in their own folders, so changing only,
+say, `--distill-unlabeled` reuses stages 1-5 once `distilled/` is deleted:
   1. tokenizer/      WordPiece vocabulary trained on the unlabelled review corpus (domain_albert.train_wordpiece)
   2. word2vec.npy    skip-gram vectors of the WordPiece tokens over the same corpus (domain_albert.word2vec_vectors)
   3. start/          a small ALBERT whose word embeddings are those vectors (domain_albert.build_albert)
@@ -80,9 +82,13 @@ class RecipeConfig:
 
 
 PRETRAINED_NAME, CLASSIFIER_NAME = "albert-movie-wp-small", "albert-movie-wp-small-nsmc"
-# Settings that do not change what the stages make: a rerun may change them and still resume the same work folder.
-# (NSMC is checked against its published sha256, so where it lies does not matter; precision is recorded per stage.)
-NOT_RUN_DEFINING = ("work_dir", "export_to", "overwrite_export", "nsmc_dir", "precision")
+# The settings that define the pretraining stages (1-4), recorded in <work_dir>/recipe_settings.json. The fine-tuning
+# and distillation stages keep their own records in their folders (nsmc/finetune_run.json, distilled/distill_run.json),
+# so a rerun that changes only a later stage's settings (say --distill-unlabeled) reuses the pretraining and is told
+# which stage folder to delete; where NSMC lies, the precision and the export do not define any stage.
+PRETRAINING = ("corpus_path", "max_docs", "vocab_size", "min_frequency", "limit_alphabet", "w2v_dim", "w2v_window",
+               "w2v_epochs", "hidden_size", "num_layers", "dropout", "mlm_steps", "mlm_corpus_epochs", "mlm_batch_size",
+               "mlm_learning_rate", "seed")
 
 
 def machine() -> str:
@@ -237,10 +243,11 @@ def run(config: RecipeConfig) -> dict:
 
     check(config)
     work = Path(config.work_dir)
-    # A work folder belongs to one set of settings: finished stages are reused only by a rerun with the same ones.
-    defining = {k: v for k, v in asdict(config).items() if k not in NOT_RUN_DEFINING}
+    # A work folder's pretraining belongs to one set of settings: finished stages are reused only by a rerun with the
+    # same ones (the later stages check their own records below).
+    defining = {k: getattr(config, k) for k in PRETRAINING}
     defining["corpus_path"] = str(Path(config.corpus_path).expanduser().resolve())
-    runs.check_same_run(work / "recipe_settings.json", defining, "recipe")
+    runs.check_same_run(work / "recipe_settings.json", defining, "recipe (pretraining)")
     log_file = work / "recipe_log.json"
     log = json.loads(log_file.read_text()) if log_file.exists() else {}
 
@@ -313,28 +320,32 @@ def run(config: RecipeConfig) -> dict:
     summary = ("precision", "steps", "train_minutes", "train_reviews_per_second", "validation_accuracy",
                "test_accuracy", "test_f1", "test_reviews")
     classifier = work / "nsmc" / "model"
-    if not (work / "nsmc" / "metrics.json").exists():
+    finetune_config = train_nsmc.FinetuneConfig(model_path=str(pretrained), nsmc_dir=config.nsmc_dir,
+                                                train_size=config.train_size, test_size=config.test_size,
+                                                precision=config.precision, quiet=True)
+    finetune_args = train_nsmc.training_arguments(output_dir=str(work / "nsmc"), num_train_epochs=config.epochs,
+                                                  per_device_train_batch_size=config.batch_size,
+                                                  learning_rate=config.learning_rate, seed=config.seed)
+    if (work / "nsmc" / "metrics.json").exists():  # finished: reused only if it was made with these settings
+        runs.check_same_run(work / "nsmc" / "finetune_run.json",
+                            train_nsmc.run_settings(finetune_config, asdict(finetune_args), splits()), "fine-tuning")
+    else:
         start = time.perf_counter()
-        metrics = train_nsmc.finetune(
-            train_nsmc.FinetuneConfig(model_path=str(pretrained), nsmc_dir=config.nsmc_dir, train_size=config.train_size,
-                                      test_size=config.test_size, precision=config.precision, quiet=True),
-            train_nsmc.training_arguments(output_dir=str(work / "nsmc"), num_train_epochs=config.epochs,
-                                          per_device_train_batch_size=config.batch_size,
-                                          learning_rate=config.learning_rate, seed=config.seed),
-            splits(),
-        )
+        metrics = train_nsmc.finetune(finetune_config, finetune_args, splits())
         stage("finetune", time.perf_counter() - start, **{k: metrics[k] for k in summary})
 
     if config.distill_unlabeled:
-        if not (work / "distilled" / "metrics.json").exists():
-            start = time.perf_counter()
-            metrics = train_nsmc.distill(
-                classifier, texts(), work / "distilled",
-                train_nsmc.DistillSettings(unlabeled=config.distill_unlabeled, learning_rate=config.distill_learning_rate,
-                                           epochs=config.epochs, batch_size=config.batch_size, seed=config.seed),
-                train_nsmc.FinetuneConfig(nsmc_dir=config.nsmc_dir, train_size=config.train_size,
-                                          test_size=config.test_size, precision=config.precision),
-                splits=splits())
+        finished = (work / "distilled" / "metrics.json").exists()
+        start = time.perf_counter()
+        # Called even when finished: `distill` checks its run record (the same teacher, reviews and settings) first.
+        metrics = train_nsmc.distill(
+            classifier, texts(), work / "distilled",
+            train_nsmc.DistillSettings(unlabeled=config.distill_unlabeled, learning_rate=config.distill_learning_rate,
+                                       epochs=config.epochs, batch_size=config.batch_size, seed=config.seed),
+            train_nsmc.FinetuneConfig(nsmc_dir=config.nsmc_dir, train_size=config.train_size,
+                                      test_size=config.test_size, precision=config.precision),
+            splits=splits())
+        if not finished:
             stage("distill", time.perf_counter() - start, unlabeled=metrics["unlabeled"],
                   teacher_validation_accuracy=metrics["teacher_validation_accuracy"],
                   **{k: metrics[k] for k in summary})

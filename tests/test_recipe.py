@@ -54,6 +54,19 @@ def test_recipe_runs_every_stage_resumes_and_exports(tmp_path, forced_precision,
     again = recipe.run(recipe.RecipeConfig(**{**config.__dict__, "export_to": None}))
     assert {k: again[k] for k in before if k not in ("config",)} == {k: before[k] for k in before if k != "config"}
 
+    # Another number of unlabelled reviews: the distillation folder's own record refuses it (naming the setting); once
+    # that folder is deleted, only the distillation runs again, on the same pretraining and fine-tuning.
+    import shutil
+
+    changed = recipe.RecipeConfig(**{**config.__dict__, "export_to": None, "distill_unlabeled": 16})
+    with pytest.raises(ValueError, match=r"distilled holds a distillation run with other settings \(unlabeled: 32 before, 16 now"):
+        recipe.run(changed)
+    shutil.rmtree(work / "distilled")
+    redone = recipe.run(changed)
+    assert redone["distill"]["unlabeled"] == 16 and redone["distill"]["steps"] == 4  # (96 + 16) / 32, rounded up
+    assert {k: redone[k] for k in ("tokenizer", "word2vec", "start", "mlm", "finetune")} == {
+        k: before[k] for k in ("tokenizer", "word2vec", "start", "mlm", "finetune")}
+
 
 @pytest.mark.parametrize("change, message", [
     ({"precision": "fp8"}, "not one of"), ({"max_docs": -5}, "--max-docs must be positive"),
@@ -101,6 +114,10 @@ def test_recipe_refuses_a_work_folder_made_with_other_settings(tmp_path, monkeyp
     again = recipe.RecipeConfig(**{**config.__dict__, "precision": "fp32", "export_to": str(tmp_path / "x")})
     with pytest.raises(RuntimeError, match="stage 1 ran"):
         recipe.run(again)
+    # the fine-tuning and distillation settings are checked by those stages' own records, not by the pretraining's
+    later = recipe.RecipeConfig(**{**config.__dict__, "learning_rate": 1e-4, "distill_unlabeled": 5, "epochs": 2.0})
+    with pytest.raises(RuntimeError, match="stage 1 ran"):
+        recipe.run(later)
     # a record with nothing beside it (the run stopped before any stage wrote) is rewritten, not held against a rerun
     (tmp_path / "work" / "tokenizer").rmdir()
     with pytest.raises(RuntimeError, match="stage 1 ran"):

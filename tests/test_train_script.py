@@ -363,3 +363,46 @@ def test_ensemble_teacher_loads_the_albert_once_and_mixes_as_it_says(monkeypatch
     tfidf = train_nsmc.tfidf_teacher().fit(splits["train"]["document"], splits["train"]["label"]).predict_proba(texts)
     assert np.allclose(probs, w * tfidf + (1 - w) * real(classifier, texts), atol=1e-5)
     assert accuracy[chosen] == max(accuracy.values())
+
+
+def test_distillation_refuses_a_folder_labelled_for_other_settings(tmp_path, nsmc, monkeypatch):
+    """A distillation folder keeps its teacher's labels, checkpoints and results for one run: rerun with another
+    number of unlabelled reviews (or another teacher), it stops before labelling or training and says what differs;
+    the same settings read the finished run back."""
+    import numpy as np
+
+    import kbalbert_data
+    import train_nsmc
+
+    calls = []
+
+    def teacher(train, validation, classifier_dir, texts, **kwargs):
+        calls.append(("teacher", len(texts)))
+        return np.tile([0.3, 0.7], (len(texts), 1)), {"tfidf_lr": 0.5, "albert": 0.5}
+
+    def finetune(config, args, splits):
+        calls.append(("finetune", args.learning_rate))
+        (Path(args.output_dir) / "metrics.json").write_text(json.dumps({"test_accuracy": 0.5}))
+        return {"test_accuracy": 0.5}
+
+    monkeypatch.setattr(train_nsmc, "ensemble_teacher", teacher)
+    monkeypatch.setattr(train_nsmc, "finetune", finetune)
+    classifier = tmp_path / "classifier"
+    classifier.mkdir()
+    (classifier / "config.json").write_text('{"hidden_size": 8}')
+    splits = kbalbert_data.nsmc_splits(nsmc, 20, 42, 40, 20)
+    corpus = [f"리뷰 {i}" for i in range(50)]
+    out = tmp_path / "distilled"
+    settings = train_nsmc.DistillSettings(unlabeled=10)
+    first = train_nsmc.distill(classifier, corpus, out, settings, splits=splits)
+    assert first["unlabeled"] == 10 and calls == [("teacher", 10), ("finetune", 1e-4)]
+    assert train_nsmc.distill(classifier, corpus, out, settings, splits=splits) == first  # read back
+    assert len(calls) == 2
+    for change in ({"unlabeled": 20}, {"learning_rate": 5e-5}):
+        with pytest.raises(ValueError, match=f"other settings \\({next(iter(change))}"):
+            train_nsmc.distill(classifier, corpus, out, train_nsmc.DistillSettings(**{"unlabeled": 10, **change}),
+                               splits=splits)
+    (classifier / "config.json").write_text('{"hidden_size": 16}')  # another teacher under the same name
+    with pytest.raises(ValueError, match="teacher"):
+        train_nsmc.distill(classifier, corpus, out, settings, splits=splits)
+    assert len(calls) == 2, "nothing was labelled or trained by a refused run"
