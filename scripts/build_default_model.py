@@ -75,7 +75,8 @@ class RecipeConfig:
     mlm_corpus_epochs: float = 5.0
     mlm_batch_size: int = MlmSettings.batch_size
     mlm_learning_rate: float = MlmSettings.learning_rate
-    distill_unlabeled: int = DistillSettings.unlabeled  # 0: no distillation stage
+    # None: every corpus review not in NSMC train or validation (474,504 here); 0: no distillation stage
+    distill_unlabeled: int | None = DistillSettings.unlabeled
     distill_learning_rate: float = DistillSettings.learning_rate
     precision: str = "auto"
     seed: int = RECIPE["seed"]
@@ -115,7 +116,7 @@ def check(config: RecipeConfig) -> None:
         if getattr(config, name) is not None and getattr(config, name) <= 0:
             raise ValueError(f"--{name.replace('_', '-')} must be positive (or left out for all), got {getattr(config, name)}.")
     for name in ("mlm_steps", "mlm_corpus_epochs", "distill_unlabeled"):
-        if getattr(config, name) < 0:
+        if getattr(config, name) is not None and getattr(config, name) < 0:
             raise ValueError(f"--{name.replace('_', '-')} must be 0 (skip the stage) or positive, got {getattr(config, name)}.")
     if config.epochs <= 0 or config.learning_rate <= 0 or config.mlm_learning_rate <= 0 or config.distill_learning_rate <= 0:
         raise ValueError("--epochs and every learning rate must be positive.")
@@ -334,7 +335,7 @@ def run(config: RecipeConfig) -> dict:
         metrics = train_nsmc.finetune(finetune_config, finetune_args, splits())
         stage("finetune", time.perf_counter() - start, **{k: metrics[k] for k in summary})
 
-    if config.distill_unlabeled:
+    if config.distill_unlabeled != 0:  # None: all the unlabelled reviews
         finished = (work / "distilled" / "metrics.json").exists()
         start = time.perf_counter()
         # Called even when finished: `distill` checks its run record (the same teacher, reviews and settings) first.
