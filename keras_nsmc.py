@@ -246,7 +246,7 @@ def hf_state_dict(classifier) -> dict[str, np.ndarray]:
 def export_for_serving(model, tokenizer, export_dir: str | Path, max_length: int = 128) -> Path:
     """A folder that classifies reviews with TensorFlow alone: `saved_model/` (the Keras model as a TF SavedModel),
     `tokenizer/`, the char tokenizer's module, `serving.json` (label names, max_length) and `serve.py`
-    (scripts/serve_savedmodel.py: `python serve.py "리뷰"`). `model` should be float32 (serving needs no mixed policy)."""
+    (serve_savedmodel.py beside this module: `python serve.py "리뷰"`). `model` should be float32 (serving needs no mixed policy)."""
     import shutil
 
     import tokenization_kbalbert
@@ -257,7 +257,7 @@ def export_for_serving(model, tokenizer, export_dir: str | Path, max_length: int
     shutil.copy(tokenization_kbalbert.__file__, export_dir)  # what a char tokenizer folder needs to load
     (export_dir / "serving.json").write_text(json.dumps({"labels": LABEL_NAMES, "max_length": max_length},
                                                         ensure_ascii=False), encoding="utf-8")
-    shutil.copy(Path(__file__).resolve().parent / "scripts" / "serve_savedmodel.py", export_dir / "serve.py")
+    shutil.copy(Path(__file__).resolve().parent / "serve_savedmodel.py", export_dir / "serve.py")
     return export_dir
 
 
