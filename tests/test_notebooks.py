@@ -292,6 +292,25 @@ def test_notebook_02_shows_the_recipes_training_arguments():
     assert shown["save_steps"] == shown["eval_steps"] and shown["load_best_model_at_end"] is True  # finetune's choices
 
 
+
+@pytest.mark.parametrize("name, rate", [("03-Fine-tuning-ALBERT-in-TensorFlow.ipynb", "LEARNING_RATE"),
+                                        ("04-Fine-tuning-ALBERT-with-TPU.ipynb", "BASE_LEARNING_RATE")])
+def test_keras_notebooks_keep_in_step_with_the_pytorch_recipe(name, rate):
+    """Notebooks 03 and 04 teach the same fine-tuning in Keras: their parameter cells show the recipe's epochs, batch,
+    learning rate, warm-up, evaluation interval and seed (train_nsmc.RECIPE), so the three lessons can be diffed."""
+    import ast
+
+    import train_nsmc
+
+    notebook = nbformat.read(REPO / name, as_version=4)
+    parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    values = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(parameters.source).body
+              if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)}
+    recipe = train_nsmc.RECIPE
+    assert (values["EPOCHS"], values["BATCH_SIZE"], values[rate], values["WARMUP"], values["EVAL_STEPS"],
+            values["SEED"]) == (recipe["num_train_epochs"], recipe["per_device_train_batch_size"],
+                                recipe["learning_rate"], recipe["warmup_steps"], recipe["eval_steps"], recipe["seed"])
+
 SMOKE_03 = dict(
     TRAIN_SIZE=256, VALIDATION_SIZE=64, TEST_SIZE=160, BATCH_SIZE=16, EVAL_STEPS=6, MAX_LENGTH=32,
     PYTORCH_METRICS=None,
