@@ -1,7 +1,8 @@
 """The recipe of the shipped default model, as one command that resumes where it stopped:
 
-    python scripts/build_default_model.py                  # everything under outputs/default-model/ (85 min on 2 CPU cores
-                                                           # with AVX-512-BF16, bf16; about 3.3 h estimated on AVX2-only, fp32)
+    python scripts/build_default_model.py                  # everything under outputs/default-model/ (about 3.1 h on 2 CPU
+                                                           # cores with AVX-512-BF16, bf16; about 6-6.5 h estimated on
+                                                           # AVX2-only, fp32; bench/README.md has the stage times)
     python scripts/build_default_model.py --export-to assets --overwrite-export true   # the same, then replaces the
                                                            # two folders in assets/ (without the flag it refuses)
 
