@@ -45,13 +45,15 @@ def test_clean_strips_machine_state_and_keeps_the_lesson():
         nbformat.v4.new_output("stream", name="stderr", text=f"{repo}/.venv/lib/python3.11/site-packages/accelerate/state.py:279: Warn\n"),
         nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {}, "text/plain": "Map: 0%"}),
         nbformat.v4.new_output("stream", name="stdout", text=f"\x1b[1mModel\x1b[0m saved to {repo}/outputs/model\n"),
+        nbformat.v4.new_output("stream", name="stdout", text=f"--nsmc-dir {run_notebooks.REPO.parent}/shared/data/nsmc\n"),
         nbformat.v4.new_output("stream", name="stderr", text="I0000 00:00:1796015419.794578    3933 port.cc:153] oneDNN custom "
                                "operations are on. You may see slightly different numerical results.\n"),
     ]
     notebook.cells = [cell]
     run_notebooks.clean(notebook)
     assert "widgets" not in notebook.metadata and "papermill" not in notebook.metadata and "papermill" not in cell.metadata
-    assert [o.get("text") for o in cell.outputs] == ["accelerate/state.py:279: Warn\n", "Model saved to outputs/model\n"]
+    assert [o.get("text") for o in cell.outputs] == ["accelerate/state.py:279: Warn\n", "Model saved to outputs/model\n",
+                                                     "--nsmc-dir ../shared/data/nsmc\n"]
 
 
 def test_code_hash_follows_imported_modules_and_the_assets_they_name(tmp_path):

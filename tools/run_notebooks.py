@@ -103,14 +103,17 @@ NO_GPU_NOISE = re.compile(r"^(WARNING: All log messages before absl::InitializeL
 def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """Removes what describes the machine and the run rather than the lesson, in place: widget state and the progress
     bars drawn as widgets (their text fallback is frozen at 0%), papermill's timings and paths, ANSI colour codes,
-    this checkout's absolute path (and its virtual environment's) in printed text, and the CUDA-driver messages that
+    this checkout's absolute path (and its virtual environment's) in printed text, the data folder beside it (as
+    `../shared`, the path relative to the notebooks), and the CUDA-driver messages that
     TensorFlow's and JAX's GPU builds print on a machine without a GPU, and TensorFlow's oneDNN note on AVX-512 CPUs
     (C++ logging at import, before any Python-level setting such as TF_CPP_MIN_LOG_LEVEL can apply)."""
     site_packages = re.compile(re.escape(str(REPO)) + r"/\.venv/lib/python[0-9.]+/site-packages/")
     repo_path = re.compile(re.escape(str(REPO)) + r"/?")
+    # the data beside the checkout (this tool's default NSMC_DIR and CORPUS_PATH), as the notebooks' cwd sees it
+    shared_path = re.compile(re.escape(str(REPO.parent / "shared")) + r"(?=/|\b)")
 
     def tidy(text: str) -> str:
-        return repo_path.sub("", site_packages.sub("", ANSI_ESCAPE.sub("", text)))
+        return repo_path.sub("", shared_path.sub("../shared", site_packages.sub("", ANSI_ESCAPE.sub("", text))))
 
     notebook.metadata.pop("widgets", None)
     notebook.metadata.pop("papermill", None)
