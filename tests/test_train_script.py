@@ -4,6 +4,7 @@ import json
 import os
 
 import pytest
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -199,7 +200,8 @@ def test_a_rerun_into_the_same_folder_resumes_only_the_same_run(tmp_path, forced
     saved = (out / "model" / "model.safetensors").read_bytes()
     checkpoints = sorted(p.name for p in out.glob("checkpoint-*"))
 
-    with pytest.raises(ValueError, match=r"learning_rate: 0\.0003 before, 0\.0001 now"):
+    recipe_rate = train_nsmc.RECIPE["learning_rate"]
+    with pytest.raises(ValueError, match=re.escape(f"learning_rate: {recipe_rate!r} before, 0.0001 now")):
         _tiny_run(train_nsmc, pretrained, out, forced_precision, learning_rate=1e-4)
     other = tmp_path / "other-model"  # the same files but one config value changed: another start model
     shutil.copytree(pretrained, other)
