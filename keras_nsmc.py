@@ -14,10 +14,17 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from pathlib import Path
 
-import keras
-import numpy as np
+# TensorFlow 2.20-2.21 wheels load their library with RTLD_GLOBAL, which puts their LLVM in the process's global
+# symbols: a later `import triton` (PyTorch's CUDA build; transformers imports it) then crashes the process
+# (tensorflow/tensorflow#124205). Without this module TensorFlow loads with RTLD_LOCAL, as the fixed wheels do.
+# It must run before TensorFlow is first imported (tests/test_tensorflow_with_torch.py checks that it does).
+sys.modules.setdefault("tensorflow.python.pywrap_dlopen_global_flags", None)
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
 from kbalbert_data import LABEL_NAMES  # 0 = 부정 (negative), 1 = 긍정 (positive), as in notebook 02
 

@@ -19,6 +19,9 @@ sys.path.insert(0, str(HERE))
 def load():
     """The tokenizer, the SavedModel and the settings (labels, max_length), loaded once on first use (so that
     `--help` answers without starting TensorFlow)."""
+    # TensorFlow 2.20-2.21 wheels load with RTLD_GLOBAL and then crash a later `import triton` (PyTorch's CUDA build):
+    # load it with RTLD_LOCAL, as the fixed wheels do (tensorflow/tensorflow#124205).
+    sys.modules.setdefault("tensorflow.python.pywrap_dlopen_global_flags", None)
     import tensorflow as tf
     import tokenization_kbalbert  # noqa: F401  (registers the character tokenizer with AutoTokenizer)
     from transformers import AutoTokenizer

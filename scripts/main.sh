@@ -15,5 +15,5 @@ fi
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1} TOKENIZERS_PARALLELISM=false
 source scripts/setup.sh
 mkdir -p outputs
-.venv/bin/python tools/run_notebooks.py 02-Fine-tuning-ALBERT-in-PyTorch.ipynb -o outputs/02-Fine-tuning-ALBERT-in-PyTorch.executed.ipynb "$@"
+"$VENV_PYTHON" tools/run_notebooks.py 02-Fine-tuning-ALBERT-in-PyTorch.ipynb -o outputs/02-Fine-tuning-ALBERT-in-PyTorch.executed.ipynb "$@"
 echo "metrics: outputs/02-nsmc-pytorch/metrics.json"

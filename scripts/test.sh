@@ -19,4 +19,4 @@ if ! command -v chromium >/dev/null; then
 fi
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 source scripts/setup.sh
-.venv/bin/python -m pytest -p no:cacheprovider "$@" tests
+"$VENV_PYTHON" -m pytest -p no:cacheprovider "$@" tests

@@ -3,7 +3,11 @@
 import sys
 from pathlib import Path
 
-import pytest
+# Before any test imports TensorFlow: load it with RTLD_LOCAL, as keras_nsmc and the Keras notebooks do, so that PyTorch's
+# triton can be imported after it in the same process (tensorflow/tensorflow#124205).
+sys.modules.setdefault("tensorflow.python.pywrap_dlopen_global_flags", None)
+
+import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))

@@ -174,3 +174,32 @@ def test_the_kernel_is_told_the_command_that_repeats_the_run(tmp_path, monkeypat
         parameters = next(c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
         assert "RUN_COMMAND" not in parameters and "BENCH_STEPS" not in parameters
         assert any('os.environ.get("KBALBERT_RUN_COMMAND")' in c.source for c in notebook.cells)
+
+
+# Python that parses on 3.11, 3.12 and 3.13 and holds what `ast.dump` writes differently between them (f-strings with
+# nested format specs, which 3.12 splits with empty strings; functions and classes, which 3.12 gives `type_params`).
+VERSION_SAMPLE = '''"""A module docstring."""
+x = f"{a!r:>{w}} {b!s}" rf"\\d{c}" f"{x=}" f"{y:%Y-%m}" f"{{z}}" f'{"q"}' f"{a:{b}{c}>{d}}"
+match x:
+    case [1, *rest]:
+        pass
+class A(B, metaclass=M):
+    async def f(self, /, a: int = 1e-4, *, b) -> None:
+        """A docstring."""
+        async with c as d:
+            return [i async for i in j if i] or {k: v for k, v in w}  # a comment
+try:
+    pass
+except* E as err:
+    raise X from err
+'''
+# sha256 of behaviour(VERSION_SAMPLE), computed once on Python 3.11.7; .ci/run checks it again on Python 3.12.
+VERSION_SAMPLE_SHA256 = "215d3e7acfc9787f195ea145412141c92d98497e04637a7357f2b9d5bba5a29c"
+
+
+def test_the_freshness_hash_is_the_same_on_every_supported_python():
+    """Issue 40: `ast.dump` differs between Python versions, so every committed notebook looked stale on 3.12 and 3.13.
+    `behaviour` must give this value, computed once, on whichever Python runs the suite."""
+    import hashlib
+
+    assert hashlib.sha256(run_notebooks.behaviour(VERSION_SAMPLE).encode()).hexdigest() == VERSION_SAMPLE_SHA256

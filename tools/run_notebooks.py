@@ -56,10 +56,33 @@ def dependencies(sources: list[str], repo: Path = REPO) -> list[Path]:
     return sorted(files)
 
 
+def canonical(node) -> str:
+    """`ast.dump` without its version differences: fields added after Python 3.11 (`type_params`) are left out, and
+    an f-string's parts are taken without the empty strings Python 3.12 adds to a format spec (f"{a:>{w}}"), so the
+    text is the same on Python 3.11, 3.12 and 3.13 (`ast.dump` itself changed between them)."""
+    if isinstance(node, ast.JoinedStr):
+        parts: list = []
+        for value in node.values:
+            if isinstance(value, ast.Constant) and value.value == "":
+                continue
+            if isinstance(value, ast.Constant) and parts and isinstance(parts[-1], ast.Constant):
+                parts[-1] = ast.Constant(parts[-1].value + value.value)
+            else:
+                parts.append(value)
+        return f"JoinedStr([{', '.join(canonical(part) for part in parts)}])"
+    if isinstance(node, ast.AST):
+        fields = [canonical(getattr(node, name, None)) for name in node._fields if name != "type_params"]
+        return f"{type(node).__name__}({', '.join(fields)})"
+    if isinstance(node, list):
+        return "[" + ", ".join(canonical(item) for item in node) + "]"
+    return repr(node)
+
+
 def behaviour(source: str) -> str:
-    """A module's code as Python runs it: parsed with `ast`, docstrings dropped, dumped without comments or layout.
-    Editing a comment, a docstring or the line wrapping leaves this unchanged; changing any statement, name or value
-    changes it. A file that does not parse is taken as it is."""
+    """A module's code as Python runs it: parsed with `ast`, docstrings dropped, written out by `canonical` without
+    comments or layout, the same text on every supported Python (3.11-3.13). Editing a comment, a docstring or the line
+    wrapping leaves this unchanged; changing any statement, name or value changes it. A file that does not parse is
+    taken as it is."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -70,7 +93,7 @@ def behaviour(source: str) -> str:
                 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)):
             node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree, annotate_fields=False, include_attributes=False)
+    return canonical(tree)
 
 
 def code_hash(notebook: nbformat.NotebookNode, repo: Path = REPO) -> str:
