@@ -1,5 +1,7 @@
 """tools/run_notebooks.py without executing anything: where runs go, with which parameters, and what `clean` strips."""
 
+import os
+
 import nbformat
 import pytest
 
@@ -203,3 +205,45 @@ def test_the_freshness_hash_is_the_same_on_every_supported_python():
     import hashlib
 
     assert hashlib.sha256(run_notebooks.behaviour(VERSION_SAMPLE).encode()).hexdigest() == VERSION_SAMPLE_SHA256
+
+
+def test_an_unknown_parameter_is_refused_before_any_kernel_starts(tmp_path, monkeypatch, capsys):
+    """Issue 42: `-p TRAIN_SIZ 64` used to print one papermill warning and run the whole notebook with its defaults."""
+    import subprocess
+    import sys
+
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("TRAIN_SIZE = None\nEPOCHS = 1\n")
+    cell.metadata["tags"] = ["parameters"]
+    notebook.cells = [cell, nbformat.v4.new_code_cell("raise SystemExit('a kernel ran')")]
+    path = tmp_path / "05-x.ipynb"
+    nbformat.write(notebook, path)
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "tools" / "run_notebooks.py"), str(path), "-p", "TRAIN_SIZ", "64"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "run_notebooks.py: error: 05-x.ipynb has no parameter 'TRAIN_SIZ': did you mean TRAIN_SIZE? "
+        "its parameters are TRAIN_SIZE, EPOCHS")
+    assert "Traceback" not in result.stderr and "executing" not in result.stdout
+    run_notebooks.check_parameters(path, {"TRAIN_SIZE": 64, "EPOCHS": 2})  # known names pass
+
+
+def test_o_with_an_existing_folder_writes_the_notebook_into_it(tmp_path):
+    first = notebook_with({}, tmp_path, "00-a.ipynb")
+    folder = tmp_path / "existing"
+    folder.mkdir()
+    assert run_notebooks.plan([first], {}, folder, as_committed=False)[0][2] == folder / "00-a.ipynb"
+
+
+def test_without_the_data_folder_nsmc_dir_stays_unset_so_the_download_path_is_taken(tmp_path, monkeypatch):
+    """Issue 42: main.sh on a fresh clone without ../shared promised a download, but this tool set NSMC_DIR to the
+    missing folder and the notebook refused. Where the folder exists, it is used."""
+    monkeypatch.delenv("NSMC_DIR", raising=False)
+    monkeypatch.delenv("CORPUS_PATH", raising=False)
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    run_notebooks.default_environment(repo)
+    assert "NSMC_DIR" not in os.environ and "CORPUS_PATH" not in os.environ
+    (tmp_path / "shared" / "data" / "nsmc").mkdir(parents=True)
+    run_notebooks.default_environment(repo)
+    assert os.environ["NSMC_DIR"] == str(tmp_path / "shared" / "data" / "nsmc")

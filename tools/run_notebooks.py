@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import hashlib
 import os
 import re
 import shlex
+import signal
 import time
 from pathlib import Path
 
@@ -130,7 +132,7 @@ def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     `../shared`, the path relative to the notebooks), and the CUDA-driver messages that
     TensorFlow's and JAX's GPU builds print on a machine without a GPU, and TensorFlow's oneDNN note on AVX-512 CPUs
     (C++ logging at import, before any Python-level setting such as TF_CPP_MIN_LOG_LEVEL can apply)."""
-    site_packages = re.compile(re.escape(str(REPO)) + r"/\.venv/lib/python[0-9.]+/site-packages/")
+    site_packages = re.compile(re.escape(str(REPO)) + r"/\.venv[A-Za-z0-9_-]*/lib/python[0-9.]+/site-packages/")
     repo_path = re.compile(re.escape(str(REPO)) + r"/?")
     # the data beside the checkout (this tool's default NSMC_DIR and CORPUS_PATH), as the notebooks' cwd sees it
     shared_path = re.compile(re.escape(str(REPO.parent / "shared")) + r"(?=/|\b)")
@@ -166,9 +168,15 @@ def clean(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook
 
 
-def default_environment() -> None:
-    os.environ.setdefault("NSMC_DIR", str(REPO.parent / "shared" / "data" / "nsmc"))
-    os.environ.setdefault("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"))
+def default_environment(repo: Path = REPO) -> None:
+    """The data beside the checkout (`../shared/data`) when it is there; without it, NSMC_DIR stays unset so that the
+    notebooks take the promised path (download from the public release, sha256-checked)."""
+    nsmc = repo.parent / "shared" / "data" / "nsmc"
+    corpus = repo.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"
+    if nsmc.is_dir():
+        os.environ.setdefault("NSMC_DIR", str(nsmc))
+    if corpus.is_file():
+        os.environ.setdefault("CORPUS_PATH", str(corpus))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
@@ -188,6 +196,8 @@ def plan(paths: list[Path], parameters: dict, output: Path | None, as_committed:
         if output.suffix == ".ipynb":
             raise SystemExit(f"-o {output}: with several notebooks, -o names a folder (each notebook keeps its name).")
         targets = [output / path.name for path in paths]
+    elif output is not None and output.is_dir():
+        targets = [output / path.name for path in paths]  # an existing folder: the notebook keeps its name there
     else:
         targets = [output or path for path in paths]
     runs = []
@@ -198,6 +208,35 @@ def plan(paths: list[Path], parameters: dict, output: Path | None, as_committed:
             chosen = {**{k: v for k, v in recorded.items() if k != "RUN_COMMAND"}, **parameters}
         runs.append((path, chosen, target))
     return runs
+
+
+def parameter_names(path: Path) -> list[str]:
+    """The names the notebook's `parameters` cell assigns: what `-p NAME VALUE` may set."""
+    notebook = nbformat.read(path, as_version=4)
+    cells = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        return []
+    return [target.id for node in ast.parse(cells[0].source).body if isinstance(node, ast.Assign)
+            for target in node.targets if isinstance(target, ast.Name)]
+
+
+def check_parameters(path: Path, parameters: dict) -> None:
+    """Refuses, before a kernel starts, a `-p` name the notebook's parameter cell does not have (papermill would only
+    warn and run the whole notebook with its defaults), naming the closest known name."""
+    known = parameter_names(path)
+    for name in parameters:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            raise UsageError(f"{path.name} has no parameter {name!r}: {hint}its parameters are {', '.join(known)}")
+
+
+def interrupt(signum, frame):
+    raise KeyboardInterrupt(f"stopped by signal {signum}")
+
+
+class UsageError(Exception):
+    """A mistake in the command line: printed as one `error:` line, exit code 2."""
 
 
 def run(path: Path, parameters: dict[str, str], output: Path | None) -> None:
@@ -264,7 +303,21 @@ def main() -> None:
         for path in paths:
             nbformat.write(clean(nbformat.read(path, as_version=4)), path)
         return
-    for path, chosen, target in plan(paths, parameters, args.output, args.as_committed):
+    missing = [str(path) for path in paths if not path.is_file()]
+    if missing:
+        parser.error(f"no such notebook: {', '.join(missing)}")
+    if args.output is not None and args.output.exists() and not args.output.is_dir() and len(paths) > 1:
+        parser.error(f"-o {args.output}: with several notebooks, -o names a folder, and this is a file")
+    try:
+        runs = plan(paths, parameters, args.output, args.as_committed)
+        for path, chosen, _ in runs:
+            check_parameters(path, chosen)
+    except (UsageError, SystemExit) as error:
+        parser.error(str(error))
+    # SIGTERM (a closed terminal, a CI timeout) ends a run the way Ctrl-C does: the half-written notebook is moved to
+    # outputs/failed/ instead of staying behind as a hidden .NAME.running.ipynb.
+    signal.signal(signal.SIGTERM, interrupt)
+    for path, chosen, target in runs:
         run(path, chosen, target)
 
 
