@@ -95,3 +95,16 @@ def test_setup_cell_stops_with_a_clear_message_when_the_clone_fails(tmp_path):
     assert done.returncode != 0
     assert "RuntimeError" in done.stderr and "REPO_URL" in done.stderr
     assert "ModuleNotFoundError" not in done.stderr
+
+
+def test_set_repo_url_refuses_an_address_that_would_break_the_generated_code():
+    """Issue 42: a URL with a quote used to be written into colab_setup.py, leaving it with a SyntaxError."""
+    import subprocess
+    import sys
+
+    before = (REPO / "colab_setup.py").read_bytes()
+    for bad in ['https://github.com/me/x"; import os; "', "https://github.com/me", "http://example.com/a/b"]:
+        result = subprocess.run([sys.executable, str(REPO / "tools" / "set_repo_url.py"), bad], capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 2 and result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    assert (REPO / "colab_setup.py").read_bytes() == before

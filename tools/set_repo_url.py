@@ -15,9 +15,12 @@ BADGE = re.compile(r"(colab\.research\.google\.com/github/)[^/\s]+/[^/\s]+(/blob
 
 
 def github_path(url: str) -> str:
-    match = re.fullmatch(r"https://github\.com/([^/\s]+/[^/\s]+?)(?:\.git)?/?", url)
+    # GitHub owner and repository names hold only letters, digits, '-', '_' and '.': nothing that could end the Python
+    # string or the JSON the address is written into (a quote once left colab_setup.py with a SyntaxError).
+    match = re.fullmatch(r"https://github\.com/([A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+?)(?:\.git)?/?", url)
     if not match:
-        raise SystemExit(f"{url!r} is not a GitHub repository address like https://github.com/OWNER/NAME")
+        raise ValueError(f"{url!r} is not a GitHub repository address like https://github.com/OWNER/NAME "
+                         "(letters, digits, '-', '_' and '.' only)")
     return match.group(1)
 
 
@@ -39,7 +42,11 @@ def rewrite(url: str) -> list[Path]:
 def main(argv: list[str]) -> None:
     setup = REPO / "colab_setup.py"
     if argv:
-        github_path(argv[0])
+        try:
+            github_path(argv[0])
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
         setup.write_text(URL_LINE.sub(f'REPO_URL = "{argv[0]}"', setup.read_text(encoding="utf-8"), count=1),
                          encoding="utf-8")
     sys.path.insert(0, str(REPO))
