@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 REPO_URL = "https://github.com/OWNER/kbalbert-nsmc-tutorial"
-REQUIREMENTS = Path(__file__).resolve().parent / "requirements.txt"
+REPOSITORY = Path(__file__).resolve().parent
+REQUIREMENTS = REPOSITORY / "requirements.txt"
 
 _CORE = ["transformers", "tokenizers", "datasets", "koreanize-matplotlib"]
 _KERAS = ["tensorflow", "keras", "keras-hub", "scikit-learn"]
@@ -63,7 +64,8 @@ def pip_commands(notebook: str, tpu: bool = False) -> list[list[str]]:
     if notebook not in PACKAGES:
         raise ValueError(f"unknown notebook {notebook!r}: one of {sorted(PACKAGES)}")
     pip = [sys.executable, "-m", "pip", "install", "-q"]
-    commands = [pip + pinned(PACKAGES[notebook])]
+    # the repository's own package (kbalbert/), editable, so that scripts started from the notebook import it too
+    commands = [pip + pinned(PACKAGES[notebook]), pip + ["--no-deps", "-e", str(REPOSITORY)]]
     if tpu and notebook == "04":
         commands.append(pip + pinned(TPU_EXTRAS) + ["--extra-index-url", TORCH_CPU_INDEX])
     return commands

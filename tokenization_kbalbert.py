@@ -45,7 +45,6 @@ from transformers import AutoTokenizer, PretrainedConfig, PreTrainedTokenizer, P
 from transformers.tokenization_utils_base import TruncationStrategy
 from transformers.utils import logging
 
-
 logger = logging.get_logger(__name__)
 
 VOCAB_FILES_NAMES = {"vocab_file": "vocab.txt", "tokenizer_file": "tokenizer.json"}

@@ -22,10 +22,9 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-import kbalbert_data  # noqa: E402
-import precision  # noqa: E402
+from kbalbert import data as kd  # noqa: E402
+from kbalbert import precision  # noqa: E402
 
 
 def start_server():
@@ -99,7 +98,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.requests < 10 or args.browser_reviews < 10:
         parser.error("--requests and --browser-reviews need at least 10 (medians and 90th percentiles)")
-    validation = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc())["validation"]
+    validation = kd.nsmc_splits(kd.load_nsmc())["validation"]
     reviews = [t for t in validation["document"] if t and t.strip()][: max(args.requests, args.browser_reviews)]
     server, url = start_server()
     try:

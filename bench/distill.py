@@ -3,11 +3,11 @@
     python bench/distill.py --unlabeled 100000     # writes bench/results/distill-<n>.json
 
 1. Teachers, trained on NSMC train minus the 5,000-review validation split only: TF-IDF char 2-5-grams + logistic
-   regression (`train_nsmc.tfidf_teacher`), and the fine-tuned ALBERT of the recipe (scripts/build_default_model.py).
+   regression (`baselines.tfidf_teacher`), and the fine-tuned ALBERT of the recipe (scripts/build_default_model.py).
    Their probability average is the ensemble teacher; its weight is chosen on the validation split.
 2. Unlabelled reviews: the corpus minus every NSMC train review (exact text), a seeded sample of `--unlabeled`.
 3. Student: the recipe's starting ALBERT (WordPiece + word2vec), trained 1 epoch on NSMC train (gold labels) plus the
-   unlabelled reviews (the teacher's probabilities as soft targets; `train_nsmc.finetune(soft_targets=...)`), best
+   unlabelled reviews (the teacher's probabilities as soft targets; `finetuning.finetune(soft_targets=...)`), best
    checkpoint by validation accuracy, scored once on NSMC test. At inference the student is the ALBERT alone.
 
 A second round: `--classifier assets/albert-movie-wp-small-nsmc --init classifier --learning-rate 1e-4` makes the
@@ -23,7 +23,6 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("NSMC_DIR", str(REPO.parent / "shared" / "data" / "nsmc"))
 os.environ.setdefault("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"))
 
@@ -45,9 +44,8 @@ def main():
                         help="also draws the validation split: keep the recipe's (42) when --classifier is a shipped model")
     args = parser.parse_args()
 
-    import kbalbert_data
-    import precision
-    import train_nsmc
+    from kbalbert import data as kd
+    from kbalbert import distillation, precision
 
     work = Path(args.work_dir)
     classifier = Path(args.classifier) if args.classifier else work / "nsmc" / "model"
@@ -56,10 +54,10 @@ def main():
         name += f"-round2-{classifier.name}"
     if args.seed != 42:
         name += f"-seed{args.seed}"
-    corpus = kbalbert_data.load_corpus(os.environ["CORPUS_PATH"])["text"]
-    metrics = train_nsmc.distill(
+    corpus = kd.load_corpus(os.environ["CORPUS_PATH"])["text"]
+    metrics = distillation.distill(
         classifier, corpus, Path(args.out) / f"unlabeled-{name}",
-        train_nsmc.DistillSettings(unlabeled=args.unlabeled, learning_rate=args.learning_rate, epochs=args.epochs,
+        distillation.DistillSettings(unlabeled=args.unlabeled, learning_rate=args.learning_rate, epochs=args.epochs,
                                    eval_steps=args.eval_steps, seed=args.seed),
         init=str(work / "pretrained") if args.init == "pretrained" else None)
     report = {"command": "python bench/distill.py " + " ".join(sys.argv[1:]), "classifier": str(classifier),

@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("NSMC_DIR", str(REPO.parent / "shared" / "data" / "nsmc"))
 
 import torch  # noqa: E402
@@ -40,9 +39,9 @@ from transformers import (  # noqa: E402
     default_data_collator,
 )
 
-import kbalbert_data  # noqa: E402
-import train_nsmc  # noqa: E402
 import tokenization_kbalbert  # noqa: E402, F401
+from kbalbert import data as kd  # noqa: E402
+from kbalbert import finetuning  # noqa: E402
 
 
 class StepTimer(TrainerCallback):
@@ -89,10 +88,10 @@ def main():
     args = parser.parse_args()
 
     tokenizer = AutoTokenizer.from_pretrained(args.model_path)
-    train = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), train_size=args.reviews)["train"]
+    train = kd.nsmc_splits(kd.load_nsmc(), train_size=args.reviews)["train"]
     static = train.map(lambda b: tokenizer(b["document"], padding="max_length", truncation=True, max_length=128),
                        batched=True, remove_columns=["id", "document"])
-    dynamic = train_nsmc.tokenize_splits(train, tokenizer, max_length=128)  # notebook 02's tokenisation
+    dynamic = finetuning.tokenize_splits(train, tokenizer, max_length=128)  # notebook 02's tokenisation
     out = Path("/tmp/kbalbert-finetune-speed")
     collator = DataCollatorWithPadding(tokenizer)
     grouped = {"train_sampling_strategy": "group_by_length"}

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import datasets  # noqa: E402
@@ -33,8 +32,8 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from transformers import AlbertConfig, AlbertForPreTraining, AutoTokenizer, Trainer, TrainingArguments  # noqa: E402
 
-import kbalbert_data  # noqa: E402
 import tokenization_kbalbert  # noqa: E402,F401  (registers the char tokenizer with AutoTokenizer)
+from kbalbert import data as kd  # noqa: E402
 
 
 def epoch_start_seconds(dataset, remove_unused_columns: bool, repeats: int) -> tuple[float, list[int], str]:
@@ -65,7 +64,7 @@ def main():
     args = parser.parse_args()
     datasets.disable_progress_bars()
     tokenizer = AutoTokenizer.from_pretrained(args.model)
-    corpus = kbalbert_data.load_corpus(args.corpus)  # clear error when the file is missing or empty
+    corpus = kd.load_corpus(args.corpus)  # clear error when the file is missing or empty
     encoded = corpus.select(range(min(args.docs, corpus.num_rows))).map(
         lambda batch: tokenizer(batch["text"], truncation=True, max_length=128), batched=True, remove_columns=["text"]
     )

@@ -5,11 +5,11 @@ folder, snapshots at chosen epoch marks, each snapshot fine-tuned with notebook 
     python bench/mlm_epochs_curve.py --finetune 0                  # the start folder itself, same fine-tuning
     python bench/mlm_epochs_curve.py --corpus-epochs 4.4 --snapshots 1 2 3 --finetune 2 3 --finetune-only   # stopped early
 
-The MLM stage is `domain_albert.train_mlm` (masked-only head, length grouping, device and precision by
+The MLM stage is `pretraining.train_mlm` (masked-only head, length grouping, device and precision by
 `precision.py`'s rule) continued from `--start` (default the shipped `assets/albert-movie-wp-small`, 0.62 corpus
 epochs): warm-up 6%, then linear decay to 0 at `--corpus-epochs`, so a snapshot before the end is mid-schedule.
 `--start-epochs` is what the start has already seen; the table's epochs are that plus the added ones.
-Every fine-tune is `train_nsmc.finetune` with the recipe's TrainingArguments (1 epoch, batch 64, lr 3e-4, seed 42; best
+Every fine-tune is `finetuning.finetune` with the recipe's TrainingArguments (1 epoch, batch 64, lr 3e-4, seed 42; best
 checkpoint by validation accuracy on the 5,000-review split, scored once on all 50,000 test reviews).
 
 Resumes: the MLM run from its last checkpoint (refusing other settings), snapshots and fine-tunes are skipped when
@@ -29,7 +29,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"))
 os.environ.setdefault("NSMC_DIR", str(REPO.parent / "shared" / "data" / "nsmc"))
 
@@ -43,8 +42,8 @@ def snapshot_callback(start_dir: Path, out: Path, steps: dict[int, str], tokeniz
     step; written to a temporary folder and renamed, so a half-written snapshot is never taken for a finished one."""
     from transformers import TrainerCallback
 
-    import domain_albert
     import tokenization_kbalbert
+    from kbalbert import pretraining
 
     class Snapshots(TrainerCallback):
         def on_step_end(self, args, state, control, model=None, **kwargs):
@@ -54,7 +53,7 @@ def snapshot_callback(start_dir: Path, out: Path, steps: dict[int, str], tokeniz
                 return
             partial = out / f".partial-snapshot-{name}"
             shutil.rmtree(partial, ignore_errors=True)
-            domain_albert.save_with_start_heads(model, start_dir, partial)
+            pretraining.save_with_start_heads(model, start_dir, partial)
             tokenization_kbalbert.save_tokenizer(tokenizer, partial)
             (partial / "snapshot.json").write_text(json.dumps({"step": state.global_step, "added_epochs": name}))
             partial.rename(target)
@@ -64,13 +63,12 @@ def snapshot_callback(start_dir: Path, out: Path, steps: dict[int, str], tokeniz
 
 
 def main():
-    import domain_albert
-    import kbalbert_data
-    import precision
-    import train_nsmc
     from transformers import AutoTokenizer
 
-    defaults = domain_albert.MlmSettings()
+    from kbalbert import data as kd
+    from kbalbert import finetuning, precision, pretraining
+
+    defaults = pretraining.MlmSettings()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--start", default="assets/albert-movie-wp-small")
     parser.add_argument("--start-epochs", type=float, default=0.62, help="corpus epochs the start has already seen")
@@ -107,17 +105,17 @@ def main():
     if args.finetune_only and missing:
         parser.error(f"--finetune-only: no snapshot yet for {', '.join(map(tag, missing))} added epochs in {out}.")
     if not args.finetune_only and not all((out / f"snapshot-{tag(e)}").is_dir() for e in snapshots):
-        corpus = kbalbert_data.load_corpus(os.environ["CORPUS_PATH"])
+        corpus = kd.load_corpus(os.environ["CORPUS_PATH"])
         if args.max_docs:
             corpus = corpus.select(range(min(args.max_docs, corpus.num_rows)))
-        settings = domain_albert.MlmSettings(
+        settings = pretraining.MlmSettings(
             corpus_epochs=args.corpus_epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
             eval_steps=args.eval_steps, save_steps=args.save_steps, precision=args.precision, quiet=True)
         rows = sum(len(t.strip()) >= 2 for t in corpus["text"]) - settings.held_out  # train_mlm's training rows
         steps = {math.ceil(e * rows / args.batch_size): tag(e) for e in snapshots}
         tokenizer = AutoTokenizer.from_pretrained(str(start_dir))
         started = time.perf_counter()
-        report = domain_albert.train_mlm(start_dir, corpus, out / "mlm", settings,
+        report = pretraining.train_mlm(start_dir, corpus, out / "mlm", settings,
                                          callbacks=[snapshot_callback(start_dir, out, steps, tokenizer)])
         report["wall_minutes_this_run"] = round((time.perf_counter() - started) / 60, 1)
         results["mlm"] = report
@@ -130,10 +128,10 @@ def main():
         if name in points:
             continue
         started = time.perf_counter()
-        metrics = train_nsmc.finetune(
-            train_nsmc.FinetuneConfig(model_path=str(folder), train_size=args.train_size, test_size=args.test_size,
+        metrics = finetuning.finetune(
+            finetuning.FinetuneConfig(model_path=str(folder), train_size=args.train_size, test_size=args.test_size,
                                       precision=args.precision, quiet=True),
-            train_nsmc.training_arguments(output_dir=str(out / f"finetune-{name}")))
+            finetuning.training_arguments(output_dir=str(out / f"finetune-{name}")))
         points[name] = {"corpus_epochs": round(args.start_epochs + added, 2), "model": str(folder),
                         "wall_minutes": round((time.perf_counter() - started) / 60, 1),
                         **{k: metrics[k] for k in ("device", "precision", "steps", "train_minutes", "validation_accuracy",

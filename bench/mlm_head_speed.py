@@ -1,5 +1,5 @@
 """One MLM training step (forward + backward) with the head at every position (`AlbertForMaskedLM`) against the head at
-the masked positions only (`domain_albert.masked_positions_model_class`), fp32 and bf16 autocast, on this CPU.
+the masked positions only (`pretraining.masked_positions_model_class`), fp32 and bf16 autocast, on this CPU.
 
     python bench/mlm_head_speed.py                         # the shipped pretrained model, 128 corpus reviews
     python bench/mlm_head_speed.py --length-grouped        # 128 reviews of the median length (as training batches are)
@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"))
 
 
@@ -28,8 +27,7 @@ def main():
     from transformers import AlbertForMaskedLM, AutoTokenizer, DataCollatorForLanguageModeling
     from transformers.utils import logging as hf_logging
 
-    import domain_albert
-    import precision
+    from kbalbert import precision, pretraining
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="assets/albert-movie-wp-small")
@@ -54,7 +52,7 @@ def main():
         [{k: encoded[k][i] for k in encoded} for i in range(len(texts))])
     hf_logging.set_verbosity_error()
     models = {"every position": AlbertForMaskedLM.from_pretrained(args.model).eval(),
-              "masked positions": domain_albert.masked_positions_model_class().from_pretrained(args.model).eval()}
+              "masked positions": pretraining.masked_positions_model_class().from_pretrained(args.model).eval()}
     rows = []
     for name, model in models.items():
         for chosen in ("fp32", "bf16"):

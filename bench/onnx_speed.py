@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("NSMC_DIR", str(REPO.parent / "shared" / "data" / "nsmc"))
 
 import numpy as np  # noqa: E402
@@ -33,8 +32,8 @@ import torch  # noqa: E402
 from onnxruntime.quantization import QuantType, quant_pre_process, quantize_dynamic  # noqa: E402
 from transformers import AutoModelForSequenceClassification, AutoTokenizer  # noqa: E402
 
-import kbalbert_data  # noqa: E402
 import tokenization_kbalbert  # noqa: E402, F401
+from kbalbert import data as kd  # noqa: E402
 
 INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 
@@ -60,7 +59,7 @@ def main() -> None:
 
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     model = AutoModelForSequenceClassification.from_pretrained(args.model).eval()
-    texts = kbalbert_data.load_nsmc()["test"][: args.reviews]["document"]
+    texts = kd.load_nsmc()["test"][: args.reviews]["document"]
     threads = torch.get_num_threads()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads

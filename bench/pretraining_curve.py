@@ -6,7 +6,7 @@
 Each CHECKPOINT is a folder with a pretrained ALBERT and its tokenizer: a Trainer checkpoint of notebook 00
 (`OUTPUT_DIR/checkpoints/checkpoint-N`, which also holds `trainer_state.json` with the step and the held-out MLM/SOP
 accuracy) or an exported model folder (its `pretraining_log.json` is read instead). Every one is fine-tuned with
-`train_nsmc.finetune` on the same budget (default: 20,000 training reviews, 1 epoch, lr 5e-4, the usual 5,000
+`finetuning.finetune` on the same budget (default: 20,000 training reviews, 1 epoch, lr 5e-4, the usual 5,000
 validation reviews) and scored on the same 5,000 test reviews, so only the pretraining differs. Smaller than notebook
 02's full budget (145,000 reviews, 22 minutes each) so that many checkpoints fit in an hour; the full-budget number of
 the final model is in the README.
@@ -27,10 +27,9 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("NSMC_DIR", str(REPO.parent / "shared" / "data" / "nsmc"))
 
-import train_nsmc  # noqa: E402
+from kbalbert import finetuning  # noqa: E402
 
 
 def pretraining_info(folder: Path) -> dict:
@@ -96,9 +95,9 @@ def main() -> None:
         # the pretraining step is in the name: an exported folder replaced by a longer-trained model never resumes the
         # old model's fine-tuning
         run_dir = args.work_dir / f"{name}-step{info['step']}-train{args.train_size}-lr{args.learning_rate:g}"
-        config = train_nsmc.FinetuneConfig(model_path=str(folder), train_size=args.train_size, test_size=args.test_size,
+        config = finetuning.FinetuneConfig(model_path=str(folder), train_size=args.train_size, test_size=args.test_size,
                                            quiet=True)
-        metrics = train_nsmc.finetune(config, train_nsmc.training_arguments(
+        metrics = finetuning.finetune(config, finetuning.training_arguments(
             output_dir=str(run_dir), learning_rate=args.learning_rate, eval_steps=100))
         rows[key] = {
             "checkpoint": key, "name": name, "series": "curve" if (folder / "trainer_state.json").exists() else "exported model",

@@ -11,19 +11,17 @@ show the pipeline can learn at all (a plateau that is not a bug). Run alone: ano
 
 import argparse
 import os
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 from transformers import AlbertConfig, AlbertForPreTraining, Trainer, TrainerCallback, TrainingArguments, set_seed  # noqa: E402
 
-import kbalbert_data as kd  # noqa: E402
-import sop_pretraining as sop  # noqa: E402
 import tokenization_kbalbert as tk  # noqa: E402
+from kbalbert import data as kd  # noqa: E402
+from kbalbert import sop as sop  # noqa: E402
 
 CORPUS = os.environ.get("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"))
 
@@ -85,8 +83,8 @@ def overfit(args):
         if step % 20 == 0 or step == args.steps - 1:
             masked = batch["labels"] != -100
             mlm = (out.prediction_logits.argmax(-1)[masked] == batch["labels"][masked]).float().mean().item()
-            sop = (out.sop_logits.argmax(-1) == batch["sentence_order_label"]).float().mean().item()
-            print(step, f"loss {out.loss.item():.3f}  MLM acc {mlm:.3f}  SOP acc {sop:.3f}", flush=True)
+            sop_accuracy = (out.sop_logits.argmax(-1) == batch["sentence_order_label"]).float().mean().item()
+            print(step, f"loss {out.loss.item():.3f}  MLM acc {mlm:.3f}  SOP acc {sop_accuracy:.3f}", flush=True)
 
 
 def main():

@@ -9,24 +9,24 @@ The ALBERT models of this tutorial must beat this number to be worth their cost.
 import json
 import os
 import platform
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("NSMC_DIR", str(REPO.parent / "shared" / "data" / "nsmc"))
 
 from sklearn.metrics import accuracy_score, f1_score  # noqa: E402
 
-import kbalbert_data  # noqa: E402
-import precision  # noqa: E402
-import train_nsmc  # noqa: E402
+from kbalbert import (
+    baselines,  # noqa: E402
+    precision,  # noqa: E402
+)
+from kbalbert import data as kd  # noqa: E402
 
 
 def main():
-    nsmc = kbalbert_data.load_nsmc()
+    nsmc = kd.load_nsmc()
     train, test = nsmc["train"], nsmc["test"]
-    model = train_nsmc.tfidf_baseline()  # the same pipeline notebooks 00 and 02 use
+    model = baselines.tfidf_baseline()  # the same pipeline notebooks 00 and 02 use
     model.fit(train["document"], train["label"])
     predictions = model.predict(test["document"])
     result = {

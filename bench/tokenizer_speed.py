@@ -11,20 +11,18 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("NSMC_DIR", str(REPO.parent / "shared" / "data" / "nsmc"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
 import datasets  # noqa: E402
 import torch  # noqa: E402
 
-import kbalbert_data  # noqa: E402
 import tokenization_kbalbert as tk  # noqa: E402
+from kbalbert import data as kd  # noqa: E402
 
 
 def median_seconds(function, repeats):
@@ -41,7 +39,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     datasets.disable_caching()
-    nsmc = kbalbert_data.load_nsmc()
+    nsmc = kd.load_nsmc()
     vocab = tk.build_char_vocab(nsmc["train"]["document"])
     test = nsmc["test"]
     texts = list(test["document"])

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import tokenization_kbalbert  # noqa: E402,F401  (registers the tokenizer with AutoTokenizer)
 from transformers import AlbertConfig, AlbertForPreTraining, AutoTokenizer  # noqa: E402
+
+import tokenization_kbalbert  # noqa: E402,F401  (registers the tokenizer with AutoTokenizer)
 
 
 def untie(model: AlbertForPreTraining) -> AlbertForPreTraining:

@@ -7,7 +7,7 @@ NSMC's `raw/` folder holds one JSON file per movie: a list of {"review", "rating
 (CC0 1.0; NSMC itself was sampled from it). This script keeps the review texts, folds every run of whitespace to one
 space, drops empty lines and repeated texts (first occurrence kept, files in name order), and removes every review
 of the NSMC **test** split, by id and by text, so that a model pretrained on the result has never seen a test
-review. The NSMC test file is read through `kbalbert_data.load_nsmc` (NSMC_DIR or a download; sha256-checked).
+review. The NSMC test file is read through `kd.load_nsmc` (NSMC_DIR or a download; sha256-checked).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -63,13 +62,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("output", help="the corpus file to write (one review per line)")
     parser.add_argument("--nsmc-dir", help="folder with ratings_test.txt (default: NSMC_DIR, else download)")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import kbalbert_data
+    from kbalbert import data as kd
 
     output = Path(args.output)
     if output.exists():  # checked first: nothing is read or built for a run that could not write its result
         raise SystemExit(f"{output} exists: give a new file name (nothing is overwritten).")
-    test = kbalbert_data.load_nsmc(args.nsmc_dir)["test"]
+    test = kd.load_nsmc(args.nsmc_dir)["test"]
     lines, counts = build_corpus(args.raw_dir, test["id"], test["document"])
     output.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(json.dumps({**counts, "output": str(output)}, ensure_ascii=False))

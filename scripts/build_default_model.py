@@ -11,18 +11,18 @@ an interrupted run picks up where it was). Each stage records the settings it wa
 settings stops before that stage and says which differ and which folder to delete. Pretraining settings are recorded
 for the whole work folder (recipe_settings.json); fine-tuning and distillation in their own folders, so changing only,
 say, `--distill-unlabeled` reuses stages 1-5 once `distilled/` is deleted:
-  1. tokenizer/      WordPiece vocabulary trained on the unlabelled review corpus (domain_albert.train_wordpiece)
-  2. word2vec.npy    skip-gram vectors of the WordPiece tokens over the same corpus (domain_albert.word2vec_vectors)
-  3. start/          a small ALBERT whose word embeddings are those vectors (domain_albert.build_albert)
+  1. tokenizer/      WordPiece vocabulary trained on the unlabelled review corpus (pretraining.train_wordpiece)
+  2. word2vec.npy    skip-gram vectors of the WordPiece tokens over the same corpus (pretraining.word2vec_vectors)
+  3. start/          a small ALBERT whose word embeddings are those vectors (pretraining.build_albert)
   4. mlm/model/      masked-language-model training of that ALBERT on the corpus, one review per row
-                     (domain_albert.train_mlm; `--mlm-corpus-epochs N` for N passes over the corpus instead of
+                     (pretraining.train_mlm; `--mlm-corpus-epochs N` for N passes over the corpus instead of
                      `--mlm-steps`; `--mlm-steps 0` skips it): the pretrained model that is shipped
 
 Every training stage (MLM, fine-tuning, distillation) runs on the GPU when PyTorch finds one, at the precision of
 `precision.py`'s rule; the vocabulary and word2vec stay on the CPU. The model cards name the hardware.
-  5. nsmc/           fine-tuned on NSMC train minus a 5,000-review validation split (train_nsmc.finetune), the best
+  5. nsmc/           fine-tuned on NSMC train minus a 5,000-review validation split (finetuning.finetune), the best
                      validation checkpoint scored once on NSMC test
-  6. distilled/      born-again distillation (train_nsmc.distill): the classifier trains once more on NSMC train plus
+  6. distilled/      born-again distillation (distillation.distill): the classifier trains once more on NSMC train plus
                      unlabelled corpus reviews labelled by a teacher (TF-IDF + the classifier of stage 5, both trained on
                      NSMC train only); `--distill-unlabeled 0` skips it. The shipped classifier is this student.
 
@@ -36,16 +36,15 @@ import json
 import os
 import platform
 import shutil
-import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from domain_albert import AlbertSize, MlmSettings  # noqa: E402  (numpy only: --help stays fast)
-from train_nsmc import RECIPE, DistillSettings  # noqa: E402
+from kbalbert.distillation import DistillSettings
+from kbalbert.finetuning import RECIPE  # noqa: E402
+from kbalbert.pretraining import AlbertSize, MlmSettings  # noqa: E402  (numpy only: --help stays fast)
 
 
 @dataclass
@@ -67,7 +66,7 @@ class RecipeConfig:
     dropout: float = AlbertSize.dropout
     train_size: int | None = None  # None: all of NSMC train minus validation
     test_size: int | None = None
-    # The stages' own defaults (train_nsmc.RECIPE, domain_albert.MlmSettings, train_nsmc.DistillSettings): defined once.
+    # The stages' own defaults (finetuning.RECIPE, pretraining.MlmSettings, distillation.DistillSettings): defined once.
     epochs: float = RECIPE["num_train_epochs"]
     batch_size: int = RECIPE["per_device_train_batch_size"]
     learning_rate: float = RECIPE["learning_rate"]
@@ -95,7 +94,7 @@ PRETRAINING = ("corpus_path", "max_docs", "vocab_size", "min_frequency", "limit_
 
 def machine() -> str:
     """The hardware the training stages ran on: the GPU when PyTorch finds one, else the CPU and its flags."""
-    import precision
+    from kbalbert import precision
 
     accelerator, capability, name = precision.torch_accelerator()
     if accelerator == "cuda":
@@ -105,7 +104,7 @@ def machine() -> str:
 
 def check(config: RecipeConfig) -> None:
     """Refuses settings that cannot work, before the first stage runs (each message says what to give instead)."""
-    import precision
+    from kbalbert import precision
 
     config.precision = precision.check(config.precision)
     positive = ("vocab_size", "w2v_dim", "w2v_window", "w2v_epochs", "hidden_size", "num_layers", "batch_size",
@@ -145,7 +144,7 @@ def command(config: RecipeConfig) -> str:
 
 def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
     """README.md model cards for both folders, from the recipe log (what ran, where, how long, what it scored)."""
-    from model_cards import model_card
+    from kbalbert.cards import model_card
 
     config = log["config"]
     stages = [s for s in ("tokenizer", "word2vec", "start", "mlm", "finetune", "distill") if s in log]
@@ -237,11 +236,9 @@ def run(config: RecipeConfig) -> dict:
     import numpy as np
     from transformers import AutoTokenizer
 
-    import domain_albert
-    import kbalbert_data
-    import runs
     import tokenization_kbalbert
-    import train_nsmc
+    from kbalbert import data as kd
+    from kbalbert import distillation, finetuning, pretraining, runs
 
     check(config)
     work = Path(config.work_dir)
@@ -263,7 +260,7 @@ def run(config: RecipeConfig) -> dict:
     def texts():
         nonlocal corpus
         if corpus is None:
-            corpus = kbalbert_data.load_corpus(config.corpus_path)
+            corpus = kd.load_corpus(config.corpus_path)
             if config.max_docs:
                 corpus = corpus.select(range(min(config.max_docs, corpus.num_rows)))
         return corpus["text"]
@@ -271,14 +268,14 @@ def run(config: RecipeConfig) -> dict:
     tok_dir = work / "tokenizer"
     if not (tok_dir / "tokenizer.json").exists():
         start = time.perf_counter()
-        tokenizer = domain_albert.train_wordpiece(texts(), config.vocab_size, config.min_frequency, config.limit_alphabet)
+        tokenizer = pretraining.train_wordpiece(texts(), config.vocab_size, config.min_frequency, config.limit_alphabet)
         tokenization_kbalbert.save_tokenizer(tokenizer, tok_dir)
         stage("tokenizer", time.perf_counter() - start, vocab_size=len(tokenizer), documents=len(texts()))
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
 
     vectors_file = work / "word2vec.npy"
     if not vectors_file.exists():
-        vectors, report = domain_albert.word2vec_vectors(tokenizer, texts(), config.w2v_dim, config.w2v_window,
+        vectors, report = pretraining.word2vec_vectors(tokenizer, texts(), config.w2v_dim, config.w2v_window,
                                                          config.w2v_epochs, seed=config.seed)
         np.save(vectors_file, vectors)
         stage("word2vec", report["seconds"], tokens=report["tokens"], vocabulary_covered=round(report["covered"], 4))
@@ -287,13 +284,13 @@ def run(config: RecipeConfig) -> dict:
     start_dir = work / "start"
     if not (start_dir / "model.safetensors").exists():
         start = time.perf_counter()
-        size = domain_albert.AlbertSize(embedding_size=config.w2v_dim, hidden_size=config.hidden_size,
+        size = pretraining.AlbertSize(embedding_size=config.w2v_dim, hidden_size=config.hidden_size,
                                         num_layers=config.num_layers, num_heads=max(1, config.hidden_size // 64),
                                         intermediate_size=4 * config.hidden_size, dropout=config.dropout)
-        model = domain_albert.build_albert(tokenizer, size, embeddings=vectors, seed=config.seed)
+        model = pretraining.build_albert(tokenizer, size, embeddings=vectors, seed=config.seed)
         model.save_pretrained(str(start_dir))
         tokenization_kbalbert.save_tokenizer(tokenizer, start_dir)
-        stage("start", time.perf_counter() - start, parameters=domain_albert.count_parameters(model))
+        stage("start", time.perf_counter() - start, parameters=pretraining.count_parameters(model))
 
     pretrained = start_dir
     if config.mlm_steps or config.mlm_corpus_epochs:
@@ -301,8 +298,8 @@ def run(config: RecipeConfig) -> dict:
         if not (pretrained / "model.safetensors").exists():
             start = time.perf_counter()
             texts()  # loads the corpus (config.max_docs of it)
-            report = domain_albert.train_mlm(start_dir, corpus,
-                                             work / "mlm", domain_albert.MlmSettings(
+            report = pretraining.train_mlm(start_dir, corpus,
+                                             work / "mlm", pretraining.MlmSettings(
                                                  max_steps=config.mlm_steps, corpus_epochs=config.mlm_corpus_epochs,
                                                  batch_size=config.mlm_batch_size,
                                                  learning_rate=config.mlm_learning_rate, precision=config.precision,
@@ -314,37 +311,37 @@ def run(config: RecipeConfig) -> dict:
     def splits():  # the NSMC splits, loaded once for the fine-tuning and distillation stages
         nonlocal nsmc
         if nsmc is None:
-            nsmc = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(config.nsmc_dir),
-                                             train_nsmc.FinetuneConfig.validation_size, config.seed, config.train_size,
+            nsmc = kd.nsmc_splits(kd.load_nsmc(config.nsmc_dir),
+                                             finetuning.FinetuneConfig.validation_size, config.seed, config.train_size,
                                              config.test_size)
         return nsmc
 
     summary = ("precision", "steps", "train_minutes", "train_reviews_per_second", "validation_accuracy",
                "test_accuracy", "test_f1", "test_reviews")
     classifier = work / "nsmc" / "model"
-    finetune_config = train_nsmc.FinetuneConfig(model_path=str(pretrained), nsmc_dir=config.nsmc_dir,
+    finetune_config = finetuning.FinetuneConfig(model_path=str(pretrained), nsmc_dir=config.nsmc_dir,
                                                 train_size=config.train_size, test_size=config.test_size,
                                                 precision=config.precision, quiet=True)
-    finetune_args = train_nsmc.training_arguments(output_dir=str(work / "nsmc"), num_train_epochs=config.epochs,
+    finetune_args = finetuning.training_arguments(output_dir=str(work / "nsmc"), num_train_epochs=config.epochs,
                                                   per_device_train_batch_size=config.batch_size,
                                                   learning_rate=config.learning_rate, seed=config.seed)
     if (work / "nsmc" / "metrics.json").exists():  # finished: reused only if it was made with these settings
         runs.check_same_run(work / "nsmc" / "finetune_run.json",
-                            train_nsmc.run_settings(finetune_config, asdict(finetune_args), splits()), "fine-tuning")
+                            finetuning.run_settings(finetune_config, asdict(finetune_args), splits()), "fine-tuning")
     else:
         start = time.perf_counter()
-        metrics = train_nsmc.finetune(finetune_config, finetune_args, splits())
+        metrics = finetuning.finetune(finetune_config, finetune_args, splits())
         stage("finetune", time.perf_counter() - start, **{k: metrics[k] for k in summary})
 
     if config.distill_unlabeled != 0:  # None: all the unlabelled reviews
         finished = (work / "distilled" / "metrics.json").exists()
         start = time.perf_counter()
         # Called even when finished: `distill` checks its run record (the same teacher, reviews and settings) first.
-        metrics = train_nsmc.distill(
+        metrics = distillation.distill(
             classifier, texts(), work / "distilled",
-            train_nsmc.DistillSettings(unlabeled=config.distill_unlabeled, learning_rate=config.distill_learning_rate,
+            distillation.DistillSettings(unlabeled=config.distill_unlabeled, learning_rate=config.distill_learning_rate,
                                        epochs=config.epochs, batch_size=config.batch_size, seed=config.seed),
-            train_nsmc.FinetuneConfig(nsmc_dir=config.nsmc_dir, train_size=config.train_size,
+            finetuning.FinetuneConfig(nsmc_dir=config.nsmc_dir, train_size=config.train_size,
                                       test_size=config.test_size, precision=config.precision),
             splits=splits())
         if not finished:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import socket
-import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-import sentiment_demo  # noqa: E402  (sets GRADIO_ANALYTICS_ENABLED before gradio is imported)
+from kbalbert import demo as sentiment_demo  # noqa: E402  (sets GRADIO_ANALYTICS_ENABLED before gradio is imported)
 
 
 def free_port(host: str) -> int:

@@ -10,8 +10,6 @@ sys.modules.setdefault("tensorflow.python.pywrap_dlopen_global_flags", None)
 import pytest  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tools"))
 from run_notebooks import default_environment  # noqa: E402
 
 default_environment()  # NSMC_DIR, CORPUS_PATH (../shared/data), offline Hub, PYTHONPATH for notebook kernels
@@ -19,9 +17,9 @@ default_environment()  # NSMC_DIR, CORPUS_PATH (../shared/data), offline Hub, PY
 
 @pytest.fixture(scope="session")
 def nsmc():
-    import kbalbert_data
+    from kbalbert import data as kd
 
-    return kbalbert_data.load_nsmc()
+    return kd.load_nsmc()
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,11 @@
 """scripts/build_corpus.py on a tiny raw/ folder laid out like github.com/e9t/nsmc's, against the real NSMC test split."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
 import build_corpus  # noqa: E402
 
 

@@ -41,11 +41,12 @@ def test_every_copy_of_the_address_is_colab_setups():
 def test_pins_come_from_requirements():
     table = colab_setup.pins()
     for notebook, names in colab_setup.PACKAGES.items():
-        (command,) = colab_setup.pip_commands(notebook)
+        command, editable = colab_setup.pip_commands(notebook)
+        assert editable[-3:] == ["--no-deps", "-e", str(REPO)], "the repository's package, editable"
         specs = command[command.index("-q") + 1:]
         assert specs == [table[n.lower()] for n in names], notebook
         assert not any(s.startswith("torch==") for s in specs), "Colab's own torch stays"
-    tpu = colab_setup.pip_commands("04", tpu=True)[1]
+    tpu = colab_setup.pip_commands("04", tpu=True)[2]
     assert f"jax[tpu]=={table['jax'].split('==')[1]}" in tpu and table["torch"] in tpu
     with pytest.raises(KeyError, match="no pin"):
         colab_setup.pinned(["a-package-nobody-pinned"])
@@ -61,7 +62,7 @@ def run_like_colab(cell: str, repo_url: str, tmp_path: Path) -> subprocess.Compl
         "import json, os, sys, types\n"
         "sys.modules['google.colab'] = types.ModuleType('google.colab')\n"
         f"exec(compile({cell!r}, 'setup-cell', 'exec'))\n"
-        "import kbalbert_data, tokenization_kbalbert\n"
+        "from kbalbert import data as kbalbert_data\nimport tokenization_kbalbert\n"
         "print(json.dumps({'cwd': os.getcwd(), 'module': kbalbert_data.__file__, 'setup': colab_setup.__file__}))\n"
     )
     (tmp_path / "content").mkdir(exist_ok=True)
@@ -87,7 +88,7 @@ def test_setup_cell_clones_enters_and_imports(path, bare_clone, tmp_path):
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     repo_dir = tmp_path / "content" / "kbalbert-nsmc-tutorial"
     assert Path(seen["cwd"]) == repo_dir
-    assert Path(seen["module"]).parent == repo_dir and Path(seen["setup"]).parent == repo_dir
+    assert Path(seen["module"]).parent == repo_dir / "kbalbert" and Path(seen["setup"]).parent == repo_dir
 
 
 def test_setup_cell_stops_with_a_clear_message_when_the_clone_fails(tmp_path):

@@ -3,9 +3,9 @@ import shutil
 import pytest
 import torch
 
-import kbalbert_data as kd
-import sop_pretraining as sop
 import tokenization_kbalbert as tk
+from kbalbert import data as kd
+from kbalbert import sop as sop
 
 
 def test_nsmc_loads_with_empty_reviews_kept(nsmc):
@@ -120,27 +120,27 @@ def test_sop_collator_character_masking(tokenizer):
 
 
 def test_nsmc_splits_are_disjoint_stratified_and_repeatable(nsmc):
-    import kbalbert_data
+    from kbalbert import data as kd
 
-    splits = kbalbert_data.nsmc_splits(nsmc, validation_size=2000, seed=7)
+    splits = kd.nsmc_splits(nsmc, validation_size=2000, seed=7)
     assert {k: v.num_rows for k, v in splits.items()} == {"train": 148_000, "validation": 2000, "test": 50_000}
     assert not set(splits["train"]["id"]) & set(splits["validation"]["id"])
     positive = sum(splits["validation"]["label"]) / 2000
     assert abs(positive - sum(nsmc["train"]["label"]) / 150_000) < 0.005
-    again = kbalbert_data.nsmc_splits(nsmc, validation_size=2000, seed=7, train_size=100, test_size=50)
+    again = kd.nsmc_splits(nsmc, validation_size=2000, seed=7, train_size=100, test_size=50)
     assert again["validation"]["id"] == splits["validation"]["id"]
     assert again["train"].num_rows == 100 and again["test"].num_rows == 50
     assert set(again["train"]["id"]) <= set(splits["train"]["id"])
     with pytest.raises(ValueError, match="validation_size"):
-        kbalbert_data.nsmc_splits(nsmc, validation_size=0)
+        kd.nsmc_splits(nsmc, validation_size=0)
     # Issue 32: these used to train and then fail on an empty test set (or silently use 0 reviews).
     for bad in ({"train_size": -5}, {"test_size": -1}, {"train_size": 0}, {"test_size": 2.5}, {"train_size": True}):
         with pytest.raises(ValueError, match=next(iter(bad))):
-            kbalbert_data.nsmc_splits(nsmc, **bad)
+            kd.nsmc_splits(nsmc, **bad)
     # a size read from a DataFrame or a numpy array is a numpy integer: accepted
     import numpy as np
 
-    assert kbalbert_data.nsmc_splits(nsmc, validation_size=2000, seed=7, train_size=np.int64(100))["train"].num_rows == 100
+    assert kd.nsmc_splits(nsmc, validation_size=2000, seed=7, train_size=np.int64(100))["train"].num_rows == 100
 
 
 def test_pretraining_trainer_groups_by_a_list_of_lengths(tokenizer, tmp_path):
@@ -175,7 +175,7 @@ def test_pretraining_trainer_groups_by_a_list_of_lengths(tokenizer, tmp_path):
 def test_confident_errors_ranks_wrong_answers_by_margin():
     import numpy as np
 
-    from evaluation import confident_errors
+    from kbalbert.evaluation import confident_errors
 
     texts = ["a", "b", "c", "d"]
     labels = [0, 1, 0, 1]
@@ -191,7 +191,7 @@ def test_plot_confusion_counts_and_saves(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from evaluation import plot_confusion
+    from kbalbert.evaluation import plot_confusion
 
     fig = plot_confusion([0, 0, 1, 1, 1], [0, 1, 1, 1, 0], tmp_path / "cm.png")
     texts = sorted(t.get_text() for t in fig.axes[0].texts)

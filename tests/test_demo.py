@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import sentiment_demo
+from kbalbert import demo as sentiment_demo
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

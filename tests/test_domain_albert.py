@@ -5,7 +5,7 @@ import unicodedata
 import numpy as np
 import pytest
 
-import domain_albert as da
+from kbalbert import pretraining as da
 
 REVIEWS = [
     "이 영화 정말 재밌다!!", "진짜 재밌다 강추", "배우들 연기가 최고", "최악의 영화 시간 아깝다", "너무 지루하다 최악",
@@ -195,7 +195,7 @@ def test_mlm_trains_on_the_gpu_it_finds_at_the_rules_precision(tiny_start, corpu
     precision without timing anything on the CPU."""
     import transformers
 
-    import precision
+    from kbalbert import precision
 
     seen = {}
 

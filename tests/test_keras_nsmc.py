@@ -35,7 +35,7 @@ def tokenised(tokenizer):
 
 
 def test_ordered_batches_keep_order_pad_and_mask(tokenised):
-    import keras_nsmc as kn
+    from kbalbert import keras_albert as kn
 
     batches = list(kn.make_dataset(tokenised, 32, pad_token_id=0))
     ids = [row for inputs, _ in batches for row in inputs["token_ids"].numpy()]
@@ -49,7 +49,7 @@ def test_ordered_batches_keep_order_pad_and_mask(tokenised):
 
 
 def test_bucketed_static_batches(tokenised):
-    import keras_nsmc as kn
+    from kbalbert import keras_albert as kn
 
     dataset = kn.make_dataset(tokenised, 16, bucket_by_length=True, pad_to_multiple_of=16, shuffle=True, drop_remainder=True)
     seen = 0
@@ -66,7 +66,7 @@ def test_linear_warmup_decay_matches_transformers():
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    import keras_nsmc as kn
+    from kbalbert import keras_albert as kn
 
     schedule = kn.linear_warmup_decay(5e-4, 100, 0.06)
     assert schedule.warmup_steps == 6
@@ -79,11 +79,11 @@ def test_linear_warmup_decay_matches_transformers():
 
 
 def test_pytorch_and_keras_give_the_same_hidden_states_and_logits(tokenizer):
+    import keras_hub
     import torch
     from transformers import AutoModel, AutoModelForSequenceClassification
 
-    import keras_hub
-    import keras_nsmc as kn
+    from kbalbert import keras_albert as kn
 
     inputs = kn.keras_inputs(tokenizer, REVIEWS, 128)
     torch_inputs = dict(input_ids=torch.tensor(inputs["token_ids"]), attention_mask=torch.tensor(inputs["padding_mask"].astype("int64")))
@@ -105,7 +105,7 @@ def test_keras_to_transformers_round_trip(tmp_path, tokenizer):
     from safetensors.numpy import load_file
     from transformers import pipeline
 
-    import keras_nsmc as kn
+    from kbalbert import keras_albert as kn
 
     classifier = kn.build_classifier(FINETUNED, copy_head=True)
     original = load_file(str(FINETUNED / "model.safetensors"))
@@ -124,7 +124,7 @@ def test_keras_to_transformers_round_trip(tmp_path, tokenizer):
 
 
 def test_bad_inputs_say_what_to_do(tmp_path, tokenizer):
-    import keras_nsmc as kn
+    from kbalbert import keras_albert as kn
 
     with pytest.raises(FileNotFoundError, match="config.json and model.safetensors"):
         kn.build_classifier(tmp_path)
@@ -139,7 +139,7 @@ def test_bad_inputs_say_what_to_do(tmp_path, tokenizer):
 
 
 def test_best_so_far_reads_an_interrupted_log(tmp_path):
-    import keras_nsmc as kn
+    from kbalbert import keras_albert as kn
 
     log = tmp_path / "history.csv"
     assert kn.best_so_far(log) is None
@@ -148,7 +148,7 @@ def test_best_so_far_reads_an_interrupted_log(tmp_path):
 
 
 def test_no_tpu_is_detected_not_guessed():
-    import keras_nsmc as kn
+    from kbalbert import keras_albert as kn
 
     strategy, why = kn.tensorflow_tpu_strategy()
     if any(os.path.exists(p) for p in ("/dev/accel0", "/dev/vfio/0")):  # a TPU VM: TensorFlow must find it
@@ -159,7 +159,7 @@ def test_no_tpu_is_detected_not_guessed():
 
 
 def test_divisible_pads_with_copies(tokenised):
-    import keras_nsmc as kn
+    from kbalbert import keras_albert as kn
 
     padded, extra = kn.divisible(tokenised.select(range(7)), 4)
     assert extra == 1 and padded.num_rows == 8 and padded[7]["input_ids"] == padded[0]["input_ids"]

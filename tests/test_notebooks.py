@@ -64,10 +64,10 @@ def test_notebook_01_offline_with_tiny_hub_models(tmp_path, forced_precision, ns
     import onnxruntime as ort
     import torch
     from safetensors import safe_open
+    from tiny_models import make_tiny_hub_cache
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     import tokenization_kbalbert  # noqa: F401
-    from tiny_models import make_tiny_hub_cache
 
     pretrained, classifier_path = REPO / "assets" / "albert-movie-wp-small", REPO / "assets" / "albert-movie-wp-small-nsmc"
     # The Hub models of the parameters cell, under their own names, as tiny stand-ins in a Hub cache (offline): the
@@ -188,8 +188,8 @@ def test_notebook_00_smoke_and_resume(tmp_path, forced_precision):
 def test_notebook_02_smoke_independent_score_and_resume(tmp_path, forced_precision, nsmc):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-    import kbalbert_data
     import tokenization_kbalbert  # noqa: F401
+    from kbalbert import data as kd
 
     run_dir = tmp_path / "run"
     params = dict(SMOKE_02, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-wp-small"),
@@ -211,10 +211,10 @@ def test_notebook_02_smoke_independent_score_and_resume(tmp_path, forced_precisi
     assert model.config.id2label == {0: "부정", 1: "긍정"}
 
     # The reported accuracy, recomputed independently: the test reviews in file order, one by one, no Trainer.
-    test = kbalbert_data.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]
+    test = kd.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]
     classifier = pipeline("text-classification", model=model, tokenizer=AutoTokenizer.from_pretrained(model_dir))
     predicted = [p["label"] for p in classifier(list(test["document"]), truncation=True, max_length=128)]
-    expected = [kbalbert_data.LABEL_NAMES[i] for i in test["label"]]
+    expected = [kd.LABEL_NAMES[i] for i in test["label"]]
     accuracy = sum(p == e for p, e in zip(predicted, expected)) / len(expected)
     apart = REVIEWS_APART[metrics["precision"]]
     assert abs(accuracy - metrics["test_accuracy"]) <= apart / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
@@ -248,7 +248,7 @@ def test_notebook_02_smoke_independent_score_and_resume(tmp_path, forced_precisi
 def test_notebook_02_refuses_to_resume_a_run_with_other_settings(tmp_path, nsmc):
     """Issue 32: a quick run (TRAIN_SIZE changed), then the default run into the same OUTPUT_DIR used to resume the
     quick run's checkpoint; now the setup cell stops before any work and says what differs."""
-    import runs
+    from kbalbert import runs
 
     run_dir = tmp_path / "run"
     runs.check_same_run(run_dir / "run.json", {"train_size": 20000}, "fine-tuning")  # as a quick run leaves it,
@@ -261,10 +261,10 @@ def test_notebook_02_refuses_to_resume_a_run_with_other_settings(tmp_path, nsmc)
 
 def test_notebook_02_shows_the_recipes_training_arguments():
     """Issue 31: notebook 02 teaches with its own parameter cell and TrainingArguments call; the values it shows are
-    the recipe's (train_nsmc.RECIPE), which train_nsmc.py and scripts/build_default_model.py train with."""
+    the recipe's (finetuning.RECIPE), which train_nsmc.py and scripts/build_default_model.py train with."""
     import ast
 
-    import train_nsmc
+    from kbalbert import finetuning
 
     notebook = nbformat.read(REPO / "02-Fine-tuning-ALBERT-in-PyTorch.ipynb", as_version=4)
     parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
@@ -284,7 +284,7 @@ def test_notebook_02_shows_the_recipes_training_arguments():
                 shown[keyword.arg] = eval(compile(ast.Expression(keyword.value), "<cell>", "eval"), {}, dict(values))
             except NameError:
                 continue
-    recipe = train_nsmc.RECIPE
+    recipe = finetuning.RECIPE
     checked = [name for name in recipe if name in shown]
     assert len(checked) >= 14, checked
     for name in checked:
@@ -297,16 +297,16 @@ def test_notebook_02_shows_the_recipes_training_arguments():
                                         ("04-Fine-tuning-ALBERT-with-TPU.ipynb", "BASE_LEARNING_RATE")])
 def test_keras_notebooks_keep_in_step_with_the_pytorch_recipe(name, rate):
     """Notebooks 03 and 04 teach the same fine-tuning in Keras: their parameter cells show the recipe's epochs, batch,
-    learning rate, warm-up, evaluation interval and seed (train_nsmc.RECIPE), so the three lessons can be diffed."""
+    learning rate, warm-up, evaluation interval and seed (finetuning.RECIPE), so the three lessons can be diffed."""
     import ast
 
-    import train_nsmc
+    from kbalbert import finetuning
 
     notebook = nbformat.read(REPO / name, as_version=4)
     parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
     values = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(parameters.source).body
               if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)}
-    recipe = train_nsmc.RECIPE
+    recipe = finetuning.RECIPE
     assert (values["EPOCHS"], values["BATCH_SIZE"], values[rate], values["WARMUP"],
             values["SEED"]) == (recipe["num_train_epochs"], recipe["per_device_train_batch_size"],
                                 recipe["learning_rate"], recipe["warmup_steps"], recipe["seed"])
@@ -337,8 +337,8 @@ def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, forced_precis
 
     from transformers import pipeline
 
-    import kbalbert_data
     import tokenization_kbalbert  # noqa: F401
+    from kbalbert import data as kd
 
     run_dir = tmp_path / "run"
     params = dict(SMOKE_03, OUTPUT_DIR=str(run_dir), MODEL_PATH=str(REPO / "assets" / "albert-movie-wp-small"), PRECISION=forced_precision,
@@ -362,11 +362,11 @@ def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, forced_precis
         assert metrics["equivalence"][key] <= 1e-4, key
 
     # The exported SavedModel, read by a fresh process through serve.py, scores the test reviews in file order.
-    test = kbalbert_data.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]
+    test = kd.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]
     served = subprocess.run([sys.executable, str(run_dir / "export" / "serve.py")], input="\n".join(test["document"]) + "\n",
                             capture_output=True, text=True, check=True, cwd=tmp_path)
     labels = [p["label"] for p in json.loads(served.stdout.strip().splitlines()[-1])]
-    expected = [kbalbert_data.LABEL_NAMES[i] for i in test["label"]]
+    expected = [kd.LABEL_NAMES[i] for i in test["label"]]
     accuracy = sum(p == e for p, e in zip(labels, expected)) / len(expected)
     assert abs(accuracy - metrics["test_accuracy"]) <= apart / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
 
@@ -386,8 +386,8 @@ SMOKE_04 = dict(
 def test_notebook_04_data_parallel_on_two_cpu_devices(tmp_path, forced_precision, nsmc):
     from transformers import pipeline
 
-    import kbalbert_data
     import tokenization_kbalbert  # noqa: F401
+    from kbalbert import data as kd
 
     run_dir = tmp_path / "run"
     notebook = execute("04-Fine-tuning-ALBERT-with-TPU.ipynb", tmp_path, **SMOKE_04, OUTPUT_DIR=str(run_dir), PRECISION=forced_precision,
@@ -406,10 +406,10 @@ def test_notebook_04_data_parallel_on_two_cpu_devices(tmp_path, forced_precision
     assert metrics["test_accuracy"] >= 0.4 and metrics["validation_accuracy"] >= 0.5, metrics  # see notebook 02's test
 
     # The saved transformers folder (float32) scores the test reviews in file order as the notebook reported.
-    test = kbalbert_data.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]
+    test = kd.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]
     classifier = pipeline("text-classification", model=str(run_dir / "model"))
     predicted = [p["label"] for p in classifier(list(test["document"]), truncation=True, max_length=32)]
-    expected = [kbalbert_data.LABEL_NAMES[i] for i in test["label"]]
+    expected = [kd.LABEL_NAMES[i] for i in test["label"]]
     accuracy = sum(p == e for p, e in zip(predicted, expected)) / len(expected)
     apart = REVIEWS_APART[metrics["policy"]]
     assert abs(accuracy - metrics["test_accuracy"]) <= apart / 160 + 1e-9, (accuracy, metrics["test_accuracy"])

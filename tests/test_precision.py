@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import precision
+from kbalbert import precision
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,13 +2,11 @@
 resumes without redoing a finished stage, and exports only where it is told to."""
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
 
 
 @pytest.mark.slow
@@ -87,7 +85,8 @@ def test_recipe_refuses_bad_settings_before_any_stage(tmp_path, change, message)
 
 def test_recipe_names_the_gpu_it_trained_on(monkeypatch):
     import build_default_model as recipe
-    import precision
+
+    from kbalbert import precision
 
     monkeypatch.setattr(precision, "torch_accelerator", lambda: ("cuda", (9, 0), "NVIDIA H200"))
     assert recipe.machine().startswith("NVIDIA H200 (CUDA compute capability 9.0)")
@@ -100,10 +99,11 @@ def test_recipe_refuses_a_work_folder_made_with_other_settings(tmp_path, monkeyp
     import os
 
     import build_default_model as recipe
-    import domain_albert
+
+    from kbalbert import pretraining
 
     config = recipe.RecipeConfig(corpus_path=os.environ["CORPUS_PATH"], work_dir=str(tmp_path / "work"), vocab_size=2000)
-    monkeypatch.setattr(domain_albert, "train_wordpiece", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("stage 1 ran")))
+    monkeypatch.setattr(pretraining, "train_wordpiece", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("stage 1 ran")))
     with pytest.raises(RuntimeError, match="stage 1 ran"):  # the first run records its settings, then starts stage 1
         recipe.run(config)
     other = recipe.RecipeConfig(**{**config.__dict__, "vocab_size": 3000, "hidden_size": 128})
@@ -145,21 +145,20 @@ def test_one_recipe_defined_once_and_shown_by_notebook_00():
     notebook 00's parameter cells show (with FULL_RUN the recipe's sizes) are those settings."""
     import ast
 
+    import build_default_model as recipe
     import nbformat
 
-    import build_default_model as recipe
-    import domain_albert
-    import train_nsmc
+    from kbalbert import distillation, finetuning, pretraining
 
-    config, mlm, distill = recipe.RecipeConfig(), domain_albert.MlmSettings(), train_nsmc.DistillSettings()
-    recipe = train_nsmc.RECIPE
+    config, mlm, distill = recipe.RecipeConfig(), pretraining.MlmSettings(), distillation.DistillSettings()
+    recipe = finetuning.RECIPE
     assert (config.learning_rate, config.batch_size, config.epochs, config.seed) == (
         recipe["learning_rate"], recipe["per_device_train_batch_size"], recipe["num_train_epochs"], recipe["seed"])
     assert (config.mlm_steps, config.mlm_batch_size, config.mlm_learning_rate) == (
         mlm.max_steps, mlm.batch_size, mlm.learning_rate)
     assert (config.distill_unlabeled, config.distill_learning_rate) == (distill.unlabeled, distill.learning_rate)
     assert (distill.batch_size, distill.epochs, distill.seed) == (config.batch_size, config.epochs, config.seed)
-    size = domain_albert.AlbertSize()
+    size = pretraining.AlbertSize()
     assert (config.w2v_dim, config.hidden_size, config.num_layers, config.dropout) == (
         size.embedding_size, size.hidden_size, size.num_layers, size.dropout)
 

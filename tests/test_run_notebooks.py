@@ -4,7 +4,6 @@ import os
 
 import nbformat
 import pytest
-
 import run_notebooks  # tools/ is on sys.path (conftest.py)
 
 REPO_ROOT = run_notebooks.REPO  # the repository itself (some tests point run_notebooks.REPO at a temporary folder)

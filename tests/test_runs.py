@@ -6,7 +6,7 @@ import pytest
 
 
 def test_content_digest_follows_bytes_not_location(tmp_path):
-    import runs
+    from kbalbert import runs
 
     a = tmp_path / "a" / "reviews.txt"
     a.parent.mkdir()
@@ -24,7 +24,7 @@ def test_content_digest_follows_bytes_not_location(tmp_path):
 
 
 def test_check_same_run_resumes_the_same_settings_and_refuses_others(tmp_path):
-    import runs
+    from kbalbert import runs
 
     record = tmp_path / "run" / "run.json"
     runs.check_same_run(record, {"lr": 3e-4, "sizes": (20000, 5000)}, "fine-tuning")
@@ -39,7 +39,7 @@ def test_results_without_a_record_are_not_adopted(tmp_path):
     """Review finding (issue 32): a folder holding results but no run record (made before records were kept) was
     adopted as if its settings matched; now it is refused before any work. Files a stage writes before training
     (the distillation teacher's soft targets) do not count as results."""
-    import runs
+    from kbalbert import runs
 
     old = tmp_path / "00-domain-albert"
     (old / "finetune").mkdir(parents=True)

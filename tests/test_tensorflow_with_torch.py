@@ -66,7 +66,7 @@ def test_keras_then_a_pytorch_model_in_one_process():
     the transformers model class, which imports triton. Exit code 139 (SIGSEGV) before the fix."""
     code = """
 import numpy as np
-import keras_nsmc as kn
+from kbalbert import keras_albert as kn
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 import triton  # what transformers imports on the way; explicit so the test does not depend on when it does
 path = "assets/albert-movie-wp-small-nsmc"

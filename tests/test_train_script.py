@@ -2,12 +2,12 @@
 
 import json
 import os
-
-import pytest
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,31 +45,31 @@ def test_accelerate_launch_two_cpu_processes(tmp_path, forced_precision):
 
 
 def test_command_line_matches_config():
-    import train_nsmc
+    from kbalbert import finetuning
 
-    config, args = train_nsmc.parse_args(["--train-size", "10", "--learning_rate", "1e-4", "--precision", "bf16",
+    config, args = finetuning.parse_args(["--train-size", "10", "--learning_rate", "1e-4", "--precision", "bf16",
                                           "--num_train_epochs", "2"])
     assert (config.train_size, config.precision, config.validation_size) == (10, "bf16", 5000)
     assert (args.learning_rate, args.num_train_epochs) == (1e-4, 2)
     with pytest.raises(SystemExit):
-        train_nsmc.parse_args(["--precision", "int8"])
-    config, args = train_nsmc.parse_args([])
-    assert config == train_nsmc.FinetuneConfig()
+        finetuning.parse_args(["--precision", "int8"])
+    config, args = finetuning.parse_args([])
+    assert config == finetuning.FinetuneConfig()
     # with no options, the command line trains with the same TrainingArguments as the function's default
-    expected = train_nsmc.training_arguments()
-    for name in train_nsmc.RECIPE:
+    expected = finetuning.training_arguments()
+    for name in finetuning.RECIPE:
         assert getattr(args, name) == getattr(expected, name), name
 
 
 def test_wrong_model_path_says_what_to_do(monkeypatch):
     import pytest
 
-    import train_nsmc
+    from kbalbert import finetuning, inference
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(FileNotFoundError, match="assets/albert-movie-wp-small"):
-        train_nsmc.finetune(train_nsmc.FinetuneConfig(model_path="assets/no-such-model"))
-    train_nsmc.check_model_path(str(REPO / "assets" / "albert-movie-wp-small"))  # a real folder passes
+        finetuning.finetune(finetuning.FinetuneConfig(model_path="assets/no-such-model"))
+    inference.check_model_path(str(REPO / "assets" / "albert-movie-wp-small"))  # a real folder passes
 
 
 def test_shipped_folders_hold_weights_as_safetensors_and_no_run_state():
@@ -111,28 +111,28 @@ def test_distillation_trains_on_gold_and_teacher_labelled_reviews(tmp_path, forc
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    import train_nsmc
+    from kbalbert import distillation, finetuning
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     targets = tmp_path / "soft.jsonl"
     texts = ["정말 재밌다", "최악이다 진짜", "그냥 그랬음", "배우 연기 최고"] * 8
     probs = np.array([[0.1, 0.9], [0.95, 0.05], [0.6, 0.4], [0.2, 0.8]] * 8)
-    train_nsmc.write_soft_targets(targets, texts, probs)
+    distillation.write_soft_targets(targets, texts, probs)
     assert json.loads(targets.read_text(encoding="utf-8").splitlines()[1]) == {"document": "최악이다 진짜", "probs": [0.95, 0.05]}
 
     tokenizer_name = str(REPO / "assets" / "albert-movie-wp-small")
     from transformers import AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_name)
-    import kbalbert_data
-    splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), 32, 42, 64, 32)
-    train = train_nsmc.tokenize_splits(splits, tokenizer, 128)["train"].remove_columns("length")
-    mixed = train_nsmc.with_soft_targets(train, str(targets), tokenizer, 128)
+    from kbalbert import data as kd
+    splits = kd.nsmc_splits(kd.load_nsmc(), 32, 42, 64, 32)
+    train = finetuning.tokenize_splits(splits, tokenizer, 128)["train"].remove_columns("length")
+    mixed = finetuning.with_soft_targets(train, str(targets), tokenizer, 128)
     assert mixed.num_rows == 64 + 32
     assert mixed[0]["soft_labels"] == [1.0 - mixed[0]["label"], float(mixed[0]["label"])]
     assert mixed[65]["soft_labels"] == [0.95, 0.05] and mixed[65]["label"] == 0
 
     # The loss on a soft batch is the cross-entropy against the probabilities, not against the argmax labels.
-    Trainer = train_nsmc.soft_target_trainer()
+    Trainer = finetuning.soft_target_trainer()
     model = AutoModelForSequenceClassification.from_pretrained(tokenizer_name, num_labels=2)
     batch = tokenizer(["정말 재밌다", "그냥 그랬음"], padding=True, return_tensors="pt")
     soft = torch.tensor([[0.1, 0.9], [0.6, 0.4]])
@@ -141,10 +141,10 @@ def test_distillation_trains_on_gold_and_teacher_labelled_reviews(tmp_path, forc
         logits = model(**batch).logits
     assert torch.allclose(loss, torch.nn.functional.cross_entropy(logits, soft), atol=1e-6)
 
-    metrics = train_nsmc.finetune(
-        train_nsmc.FinetuneConfig(model_path=tokenizer_name, train_size=64, validation_size=32, test_size=32,
+    metrics = finetuning.finetune(
+        finetuning.FinetuneConfig(model_path=tokenizer_name, train_size=64, validation_size=32, test_size=32,
                                   precision=forced_precision, soft_targets=str(targets), quiet=True),
-        train_nsmc.training_arguments(output_dir=str(tmp_path / "run"), per_device_train_batch_size=16, eval_steps=3))
+        finetuning.training_arguments(output_dir=str(tmp_path / "run"), per_device_train_batch_size=16, eval_steps=3))
     assert metrics["steps"] == 6  # (64 gold + 32 teacher-labelled) / 16
     printed = capsys.readouterr()
     assert "'loss'" not in printed.out + printed.err, "quiet=True must not print the Trainer's log dicts"
@@ -179,11 +179,11 @@ def test_shipped_pretrained_model_fills_masks_better_than_token_frequencies(nsmc
     assert loss < unigram - 1.0, (loss, unigram)
 
 
-def _tiny_run(train_nsmc, model_path, out, precision="auto", **overrides):
-    return train_nsmc.finetune(
-        train_nsmc.FinetuneConfig(model_path=str(model_path), train_size=32, validation_size=16, test_size=16,
+def _tiny_run(finetuning, model_path, out, precision="auto", **overrides):
+    return finetuning.finetune(
+        finetuning.FinetuneConfig(model_path=str(model_path), train_size=32, validation_size=16, test_size=16,
                                   precision=precision, quiet=True),
-        train_nsmc.training_arguments(output_dir=str(out), per_device_train_batch_size=16, eval_steps=1, **overrides))
+        finetuning.training_arguments(output_dir=str(out), per_device_train_batch_size=16, eval_steps=1, **overrides))
 
 
 def test_a_rerun_into_the_same_folder_resumes_only_the_same_run(tmp_path, forced_precision, monkeypatch):
@@ -191,43 +191,43 @@ def test_a_rerun_into_the_same_folder_resumes_only_the_same_run(tmp_path, forced
     (it used to resume the old run's checkpoint silently); the same settings resume."""
     import shutil
 
-    import train_nsmc
+    from kbalbert import finetuning
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     pretrained, out = REPO / "assets" / "albert-movie-wp-small", tmp_path / "run"
-    first = _tiny_run(train_nsmc, pretrained, out, forced_precision)
+    first = _tiny_run(finetuning, pretrained, out, forced_precision)
     assert first["steps"] == 2 and (out / "finetune_run.json").exists()
     saved = (out / "model" / "model.safetensors").read_bytes()
     checkpoints = sorted(p.name for p in out.glob("checkpoint-*"))
 
-    recipe_rate = train_nsmc.RECIPE["learning_rate"]
+    recipe_rate = finetuning.RECIPE["learning_rate"]
     with pytest.raises(ValueError, match=re.escape(f"learning_rate: {recipe_rate!r} before, 0.0001 now")):
-        _tiny_run(train_nsmc, pretrained, out, forced_precision, learning_rate=1e-4)
+        _tiny_run(finetuning, pretrained, out, forced_precision, learning_rate=1e-4)
     other = tmp_path / "other-model"  # the same files but one config value changed: another start model
     shutil.copytree(pretrained, other)
     config = json.loads((other / "config.json").read_text())
     (other / "config.json").write_text(json.dumps({**config, "classifier_dropout_prob": 0.2}))
     with pytest.raises(ValueError, match="start_model"):
-        _tiny_run(train_nsmc, other, out, forced_precision)
+        _tiny_run(finetuning, other, out, forced_precision)
     with pytest.raises(ValueError, match="train_reviews: 32 before, 48 now"):
-        train_nsmc.finetune(train_nsmc.FinetuneConfig(model_path=str(pretrained), train_size=48, validation_size=16,
+        finetuning.finetune(finetuning.FinetuneConfig(model_path=str(pretrained), train_size=48, validation_size=16,
                                                       test_size=16, precision=forced_precision, quiet=True),
-                            train_nsmc.training_arguments(output_dir=str(out), per_device_train_batch_size=16,
+                            finetuning.training_arguments(output_dir=str(out), per_device_train_batch_size=16,
                                                           eval_steps=1))
     assert (out / "model" / "model.safetensors").read_bytes() == saved  # nothing was overwritten by the refusals
     assert sorted(p.name for p in out.glob("checkpoint-*")) == checkpoints
-    import kbalbert_data
+    from kbalbert import data as kd
 
     # Issue 31: the same splits handed over already loaded are the same run (resumed); another draw of 32 is not
-    made = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), 16, 42, 32, 16)
-    other_draw = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), 16, 7, 32, 16)
-    config = train_nsmc.FinetuneConfig(model_path=str(pretrained), precision=forced_precision, quiet=True)
-    arguments = train_nsmc.training_arguments(output_dir=str(out), per_device_train_batch_size=16, eval_steps=1)
+    made = kd.nsmc_splits(kd.load_nsmc(), 16, 42, 32, 16)
+    other_draw = kd.nsmc_splits(kd.load_nsmc(), 16, 7, 32, 16)
+    config = finetuning.FinetuneConfig(model_path=str(pretrained), precision=forced_precision, quiet=True)
+    arguments = finetuning.training_arguments(output_dir=str(out), per_device_train_batch_size=16, eval_steps=1)
     with pytest.raises(ValueError, match="splits: "):
-        train_nsmc.finetune(config, arguments, other_draw)
+        finetuning.finetune(config, arguments, other_draw)
     with pytest.raises(ValueError, match="missing: test"):
-        train_nsmc.finetune(config, arguments, {"train": made["train"], "validation": made["validation"]})
-    again = train_nsmc.finetune(config, arguments, made)  # same settings: resumes the finished run
+        finetuning.finetune(config, arguments, {"train": made["train"], "validation": made["validation"]})
+    again = finetuning.finetune(config, arguments, made)  # same settings: resumes the finished run
     assert again["steps"] == 2 and again["validation_accuracy"] == first["validation_accuracy"]
 
 
@@ -235,7 +235,7 @@ def test_a_model_folder_without_its_tokenizer_is_refused_before_training(tmp_pat
     """Issue 32: AutoTokenizer would build a 5-token tokenizer from such a folder and training would go on on [UNK]s."""
     import shutil
 
-    import train_nsmc
+    from kbalbert import finetuning
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     bare = tmp_path / "bare"
@@ -243,8 +243,8 @@ def test_a_model_folder_without_its_tokenizer_is_refused_before_training(tmp_pat
     for name in ("config.json", "model.safetensors"):
         shutil.copy(REPO / "assets" / "albert-movie-wp-small" / name, bare / name)
     with pytest.raises(FileNotFoundError, match="no tokenizer files"):
-        train_nsmc.finetune(train_nsmc.FinetuneConfig(model_path=str(bare)),
-                            train_nsmc.training_arguments(output_dir=str(tmp_path / "run")))
+        finetuning.finetune(finetuning.FinetuneConfig(model_path=str(bare)),
+                            finetuning.training_arguments(output_dir=str(tmp_path / "run")))
     assert not (tmp_path / "run").exists()
 
 
@@ -253,20 +253,20 @@ def test_teacher_predictions_follow_the_device_rule(monkeypatch):
     (simulated: T4 -> fp16, H200 -> bf16), on the CPU in fp32; the autocast path gives the fp32 answers."""
     import numpy as np
 
-    import train_nsmc
+    from kbalbert import inference
 
-    assert train_nsmc.inference_plan("cpu", None) == ("cpu", "fp32")
-    assert train_nsmc.inference_plan("cuda", (7, 5)) == ("cuda", "fp16")
-    assert train_nsmc.inference_plan("cuda", (9, 0)) == ("cuda", "bf16")
+    assert inference.inference_plan("cpu", None) == ("cpu", "fp32")
+    assert inference.inference_plan("cuda", (7, 5)) == ("cuda", "fp16")
+    assert inference.inference_plan("cuda", (9, 0)) == ("cuda", "bf16")
     # an explicit choice is kept (review finding: the requested precision was ignored), fp16 on a CPU refused
-    assert train_nsmc.inference_plan("cuda", (9, 0), "fp32") == ("cuda", "fp32")
-    assert train_nsmc.inference_plan("cpu", None, "bf16") == ("cpu", "bf16")
+    assert inference.inference_plan("cuda", (9, 0), "fp32") == ("cuda", "fp32")
+    assert inference.inference_plan("cpu", None, "bf16") == ("cpu", "bf16")
     with pytest.raises(ValueError, match="fp16"):
-        train_nsmc.inference_plan("cpu", None, "fp16")
+        inference.inference_plan("cpu", None, "fp16")
     classifier = REPO / "assets" / "albert-movie-wp-small-nsmc"
     texts = ["정말 재밌다", "최악이다 진짜", "배우 연기 최고", "시간 아깝다", ""]
-    fp32 = train_nsmc.predict_proba(classifier, texts)
-    bf16 = train_nsmc.predict_proba(classifier, texts, precision_name="bf16")
+    fp32 = inference.predict_proba(classifier, texts)
+    bf16 = inference.predict_proba(classifier, texts, precision_name="bf16")
     assert fp32.shape == (5, 2) and np.allclose(fp32.sum(1), 1, atol=1e-5)
     assert np.abs(fp32 - bf16).max() < 0.05 and (fp32.argmax(1) == bf16.argmax(1)).all()
 
@@ -275,9 +275,8 @@ def test_kb_albert_format_folders_get_their_char_tokenizer_and_records_match(tmp
     """Review findings: a folder with vocab.txt but no tokenizer.json (KB-ALBERT's distributed format) is tokenized by
     the char tokenizer, not a 5-token AutoTokenizer; a dict of overrides and a TrainingArguments give one record; a
     record left alone by a refused run is rewritten, one beside work is not."""
-    import runs
     import tokenization_kbalbert
-    import train_nsmc
+    from kbalbert import finetuning, inference, runs
 
     folder = tmp_path / "kb-albert"
     tokenizer = tokenization_kbalbert.KbAlbertCharTokenizerFast(vocab=tokenization_kbalbert.build_char_vocab(["영화 재밌다"]))
@@ -285,16 +284,16 @@ def test_kb_albert_format_folders_get_their_char_tokenizer_and_records_match(tmp
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         (folder / name).unlink(missing_ok=True)
     assert (folder / "vocab.txt").is_file()
-    loaded = train_nsmc.load_tokenizer(folder)
+    loaded = inference.load_tokenizer(folder)
     assert isinstance(loaded, tokenization_kbalbert.KbAlbertCharTokenizerFast) and len(loaded) > 5
 
-    import kbalbert_data
+    from kbalbert import data as kd
 
-    config = train_nsmc.FinetuneConfig()
-    splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), 16, 42, 32, 16)
-    from_dict = train_nsmc.run_settings(config, {**train_nsmc.RECIPE}, splits)
+    config = finetuning.FinetuneConfig()
+    splits = kd.nsmc_splits(kd.load_nsmc(), 16, 42, 32, 16)
+    from_dict = finetuning.run_settings(config, {**finetuning.RECIPE}, splits)
     import dataclasses
-    from_args = train_nsmc.run_settings(config, dataclasses.asdict(train_nsmc.training_arguments()), splits)
+    from_args = finetuning.run_settings(config, dataclasses.asdict(finetuning.training_arguments()), splits)
     assert from_dict == from_args and from_dict["lr_scheduler_type"] == "linear"
 
     record = tmp_path / "run" / "finetune_run.json"
@@ -314,7 +313,7 @@ def test_log_evaluations_only_prints_one_line_per_evaluation_and_keeps_jupyters_
     from transformers.trainer_callback import CallbackHandler, PrinterCallback, ProgressCallback, TrainerState
     from transformers.utils.notebook import NotebookProgressCallback
 
-    import train_nsmc
+    from kbalbert import finetuning
 
     class FakeTrainer:  # the two Trainer methods log_evaluations_only uses, over a real CallbackHandler
         def __init__(self, callback):
@@ -334,7 +333,7 @@ def test_log_evaluations_only_prints_one_line_per_evaluation_and_keeps_jupyters_
     for first, expected in ((ProgressCallback, ["BarOnly", "EvaluationLine"]), (PrinterCallback, ["EvaluationLine"]),
                             (NotebookProgressCallback, ["NotebookProgressCallback"])):
         trainer = FakeTrainer(first)
-        train_nsmc.log_evaluations_only(trainer)
+        finetuning.log_evaluations_only(trainer)
         assert names(trainer) == expected, first
         if expected[-1] == "EvaluationLine":
             control = SimpleNamespace()
@@ -349,20 +348,20 @@ def test_ensemble_teacher_loads_the_albert_once_and_mixes_as_it_says(monkeypatch
     probabilities it returns are w * TF-IDF + (1 - w) * ALBERT with the w it reports, chosen on validation."""
     import numpy as np
 
-    import kbalbert_data
-    import train_nsmc
+    from kbalbert import baselines, distillation, inference
+    from kbalbert import data as kd
 
-    splits = kbalbert_data.nsmc_splits(kbalbert_data.load_nsmc(), 64, 42, 400, 10)
+    splits = kd.nsmc_splits(kd.load_nsmc(), 64, 42, 400, 10)
     texts = ["정말 재밌다", "최악이다 진짜", "배우 연기 최고", "시간 아깝다"]
     classifier = REPO / "assets" / "albert-movie-wp-small-nsmc"
     calls = []
-    real = train_nsmc.predict_proba
-    monkeypatch.setattr(train_nsmc, "predict_proba", lambda *a, **k: calls.append(a) or real(*a, **k))
-    probs, accuracy = train_nsmc.ensemble_teacher(splits["train"], splits["validation"], classifier, texts)
+    real = inference.predict_proba
+    monkeypatch.setattr(distillation, "predict_proba", lambda *a, **k: calls.append(a) or real(*a, **k))
+    probs, accuracy = distillation.ensemble_teacher(splits["train"], splits["validation"], classifier, texts)
     assert len(calls) == 1
     (chosen,) = [k for k in accuracy if k.startswith("ensemble")]
     w = float(chosen.split("=")[1].rstrip(")"))
-    tfidf = train_nsmc.tfidf_teacher().fit(splits["train"]["document"], splits["train"]["label"]).predict_proba(texts)
+    tfidf = baselines.tfidf_teacher().fit(splits["train"]["document"], splits["train"]["label"]).predict_proba(texts)
     assert np.allclose(probs, w * tfidf + (1 - w) * real(classifier, texts), atol=1e-5)
     assert accuracy[chosen] == max(accuracy.values())
 
@@ -373,8 +372,8 @@ def test_distillation_refuses_a_folder_labelled_for_other_settings(tmp_path, nsm
     the same settings read the finished run back."""
     import numpy as np
 
-    import kbalbert_data
-    import train_nsmc
+    from kbalbert import data as kd
+    from kbalbert import distillation
 
     calls = []
 
@@ -387,24 +386,24 @@ def test_distillation_refuses_a_folder_labelled_for_other_settings(tmp_path, nsm
         (Path(args.output_dir) / "metrics.json").write_text(json.dumps({"test_accuracy": 0.5}))
         return {"test_accuracy": 0.5}
 
-    monkeypatch.setattr(train_nsmc, "ensemble_teacher", teacher)
-    monkeypatch.setattr(train_nsmc, "finetune", finetune)
+    monkeypatch.setattr(distillation, "ensemble_teacher", teacher)
+    monkeypatch.setattr(distillation, "finetune", finetune)
     classifier = tmp_path / "classifier"
     classifier.mkdir()
     (classifier / "config.json").write_text('{"hidden_size": 8}')
-    splits = kbalbert_data.nsmc_splits(nsmc, 20, 42, 40, 20)
+    splits = kd.nsmc_splits(nsmc, 20, 42, 40, 20)
     corpus = [f"리뷰 {i}" for i in range(50)]
     out = tmp_path / "distilled"
-    settings = train_nsmc.DistillSettings(unlabeled=10)
-    first = train_nsmc.distill(classifier, corpus, out, settings, splits=splits)
+    settings = distillation.DistillSettings(unlabeled=10)
+    first = distillation.distill(classifier, corpus, out, settings, splits=splits)
     assert first["unlabeled"] == 10 and calls == [("teacher", 10), ("finetune", 1e-4)]
-    assert train_nsmc.distill(classifier, corpus, out, settings, splits=splits) == first  # read back
+    assert distillation.distill(classifier, corpus, out, settings, splits=splits) == first  # read back
     assert len(calls) == 2
     for change in ({"unlabeled": 20}, {"learning_rate": 5e-5}):
         with pytest.raises(ValueError, match=f"other settings \\({next(iter(change))}"):
-            train_nsmc.distill(classifier, corpus, out, train_nsmc.DistillSettings(**{"unlabeled": 10, **change}),
+            distillation.distill(classifier, corpus, out, distillation.DistillSettings(**{"unlabeled": 10, **change}),
                                splits=splits)
     (classifier / "config.json").write_text('{"hidden_size": 16}')  # another teacher under the same name
     with pytest.raises(ValueError, match="teacher"):
-        train_nsmc.distill(classifier, corpus, out, settings, splits=splits)
+        distillation.distill(classifier, corpus, out, settings, splits=splits)
     assert len(calls) == 2, "nothing was labelled or trained by a refused run"

@@ -32,20 +32,41 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-IMPORT = re.compile(r"^\s*(?:from|import)\s+([A-Za-z_][A-Za-z0-9_]*)", re.MULTILINE)
+# `import x`, `from x import ...`, `from kbalbert import a, b as c`, `from kbalbert.x import ...`, `import kbalbert.x`
+IMPORT = re.compile(r"^\s*(?:from\s+([A-Za-z_][\w.]*)\s+import\s+([^\n#]+)|import\s+([A-Za-z_][\w.]*))", re.MULTILINE)
 ASSET = re.compile(r"assets/([A-Za-z0-9_.-]+)")
+PACKAGE = "kbalbert"
+
+
+def imported_files(source: str, repo: Path = REPO) -> set[Path]:
+    """The repository's own modules that `source` imports: root modules (`tokenization_kbalbert`, `colab_setup`) and
+    the package's modules (with the package's `__init__.py`)."""
+    found = set()
+    for module, names, plain in IMPORT.findall(source):
+        dotted = module or plain
+        candidates = [dotted]
+        if module == PACKAGE:  # from kbalbert import a, b as c: each name is a module of the package
+            candidates += [f"{PACKAGE}.{name.split(' as ')[0].strip()}" for name in names.replace("(", "").replace(")", "").split(",")]
+        for candidate in candidates:
+            parts = candidate.split(".")
+            file = repo.joinpath(*parts).with_suffix(".py")
+            if file.is_file():
+                found.add(file)
+            if parts[0] == PACKAGE and (repo / PACKAGE / "__init__.py").is_file():
+                found.add(repo / PACKAGE / "__init__.py")
+    return found
 
 
 def dependencies(sources: list[str], repo: Path = REPO) -> list[Path]:
-    """The repository's top-level modules that `sources` import, transitively, and the files of every `assets/<name>`
-    folder that the sources or those modules name: what a notebook's outputs depend on besides its own cells."""
+    """The repository's modules that `sources` import, transitively (root modules and the `kbalbert` package's), and
+    the files of every `assets/<name>` folder that the sources or those modules name: what a notebook's outputs
+    depend on besides its own cells."""
     modules: set[Path] = set()
     texts = list(sources)
     pending = list(sources)
     while pending:
-        for name in IMPORT.findall(pending.pop()):
-            module = repo / f"{name}.py"
-            if module.is_file() and module not in modules:
+        for module in imported_files(pending.pop(), repo):
+            if module not in modules:
                 modules.add(module)
                 texts.append(module.read_text(encoding="utf-8"))
                 pending.append(texts[-1])

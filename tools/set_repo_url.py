@@ -4,6 +4,7 @@ the address in colab_setup.py; with no argument it only rewrites the copies. tes
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from pathlib import Path
@@ -22,6 +23,14 @@ def github_path(url: str) -> str:
         raise ValueError(f"{url!r} is not a GitHub repository address like https://github.com/OWNER/NAME "
                          "(letters, digits, '-', '_' and '.' only)")
     return match.group(1)
+
+
+def repo_url(setup: Path) -> str:
+    """colab_setup.REPO_URL, read from the file (not imported: this tool needs nothing installed)."""
+    match = URL_LINE.search(setup.read_text(encoding="utf-8"))
+    if not match:
+        raise ValueError(f"{setup} has no line `REPO_URL = \"...\"`")
+    return ast.literal_eval(match.group(0).split("=", 1)[1].strip())
 
 
 def rewrite(url: str) -> list[Path]:
@@ -49,10 +58,7 @@ def main(argv: list[str]) -> None:
             raise SystemExit(2) from None
         setup.write_text(URL_LINE.sub(f'REPO_URL = "{argv[0]}"', setup.read_text(encoding="utf-8"), count=1),
                          encoding="utf-8")
-    sys.path.insert(0, str(REPO))
-    import colab_setup
-
-    for file in rewrite(colab_setup.REPO_URL):
+    for file in rewrite(repo_url(setup)):
         print(f"updated {file.relative_to(REPO)}")
 
 

@@ -3,7 +3,7 @@ memory the run took."""
 
 from __future__ import annotations
 
-from kbalbert_data import LABEL_NAMES
+from kbalbert.data import LABEL_NAMES
 
 
 def peak_memory_gb() -> float | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import runs
+from kbalbert import runs
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # same ids as the char vocabulary: [PAD] is 0
 
@@ -235,7 +235,7 @@ class MlmSettings:
 
     def check(self) -> None:
         """Refuses settings that cannot train, before any work starts."""
-        import precision
+        from kbalbert import precision
 
         if self.max_steps <= 0 and self.corpus_epochs <= 0:
             raise ValueError(f"MLM needs max_steps > 0 or corpus_epochs > 0 (got {self.max_steps}, {self.corpus_epochs}).")
@@ -252,7 +252,7 @@ class MlmSettings:
 def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings(), callbacks=()) -> dict:
     """
     Trains `model_dir` (an ALBERT folder, e.g. `build_albert`'s with word2vec embeddings) as a masked language model
-    on `corpus` (a `datasets.Dataset` with a `text` column, e.g. `kbalbert_data.load_corpus`) and saves it to
+    on `corpus` (a `datasets.Dataset` with a `text` column, e.g. `kd.load_corpus`) and saves it to
     `<output_dir>/model`. Resumes from the last checkpoint in `output_dir` when that folder was started with the same
     settings, start model and corpus (recorded in `mlm_run.json`); refuses to go on when they differ.
 
@@ -279,17 +279,17 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     from transformers.trainer_utils import get_last_checkpoint
     from transformers.utils import logging as hf_logging
 
-    import precision
     import tokenization_kbalbert
+    from kbalbert import precision
 
     s, out = settings, Path(output_dir)
     s.check()
     if not (Path(model_dir) / "tokenizer.json").is_file() or not (Path(model_dir) / "config.json").is_file():
         raise FileNotFoundError(f"{model_dir} is not a model folder with its tokenizer (config.json, tokenizer.json): "
                                 "give the folder that build_albert/save_pretrained and save_tokenizer wrote.")
-    import kbalbert_data
+    from kbalbert import data as kd
 
-    kbalbert_data.quiet_known_warnings()
+    kd.quiet_known_warnings()
     corpus = corpus.filter(lambda batch: [len(t.strip()) >= 2 for t in batch["text"]], batched=True)  # no 1-char rows
     if corpus.num_rows <= s.held_out + s.batch_size:
         raise ValueError(f"The corpus has {corpus.num_rows} documents; the MLM stage needs more than held_out + "
@@ -369,7 +369,7 @@ def mlm_device_arguments(accelerator: str, chosen_precision: str) -> dict:
     """The `TrainingArguments` that put the MLM stage on `accelerator` ("cuda" or "cpu", `precision.torch_accelerator`)
     at the chosen precision: on a CPU `use_cpu=True` (bf16 autocast on a CPU needs it), on a GPU the Trainer's own
     device and a few data-loading workers so that the GPU is not left waiting on the collator."""
-    import precision
+    from kbalbert import precision
 
     flags = precision.trainer_flags(chosen_precision)
     if accelerator == "cpu":

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from train_nsmc import TOKENIZER_FILES  # the files that make a folder's tokenizer (one list)
+from kbalbert.inference import TOKENIZER_FILES  # the files that make a folder's tokenizer (one list)
 
 # Gradio's usage statistics would try to reach the internet at every start; the demo runs offline.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-REPO = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = REPO / "assets" / "albert-movie-wp-small-nsmc"
 MAX_LENGTH = 128  # the length the classifier was fine-tuned at; longer reviews are cut to their first 128 tokens
 EXAMPLES = [

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
 
 @functools.cache
@@ -23,8 +22,9 @@ def load():
     # load it with RTLD_LOCAL, as the fixed wheels do (tensorflow/tensorflow#124205).
     sys.modules.setdefault("tensorflow.python.pywrap_dlopen_global_flags", None)
     import tensorflow as tf
-    import tokenization_kbalbert  # noqa: F401  (registers the character tokenizer with AutoTokenizer)
     from transformers import AutoTokenizer
+
+    import tokenization_kbalbert  # noqa: F401  (registers the character tokenizer with AutoTokenizer)
 
     settings = json.loads((HERE / "serving.json").read_text(encoding="utf-8"))
     return AutoTokenizer.from_pretrained(HERE / "tokenizer"), tf.saved_model.load(str(HERE / "saved_model")), settings

@@ -26,7 +26,7 @@ sys.modules.setdefault("tensorflow.python.pywrap_dlopen_global_flags", None)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from kbalbert_data import LABEL_NAMES  # 0 = 부정 (negative), 1 = 긍정 (positive), as in notebook 02
+from kbalbert.data import LABEL_NAMES  # 0 = 부정 (negative), 1 = 긍정 (positive), as in notebook 02
 
 KERAS_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
@@ -347,7 +347,7 @@ def divisible(split, multiple: int):
 def precision_train_step(model_path: str | Path, batch, jit_compile: bool = True):
     """A `make_step` for `precision.choose` in Keras: the classifier built at that precision's dtype policy, trained
     on one fixed `(inputs, labels)` batch. The global policy is float32 again when this returns."""
-    import precision
+    from kbalbert import precision
 
     def make_step(precision_name: str):
         keras.mixed_precision.set_global_policy(precision.keras_policy(precision_name))
@@ -364,6 +364,6 @@ def precision_train_step(model_path: str | Path, batch, jit_compile: bool = True
 
 def jax_gpu_capability(device) -> tuple[int, int] | None:
     """The compute capability of a JAX GPU device ("8.0" -> (8, 0)), None for other devices."""
-    import precision
+    from kbalbert import precision
 
     return precision.cuda_capability_from_string(getattr(device, "compute_capability", None))

@@ -1,0 +1,124 @@
+"""Born-again distillation, the recipe's last stage: a teacher (TF-IDF + the fine-tuned ALBERT, averaged with a weight
+chosen on validation) labels unlabelled corpus reviews with probabilities, and the student ALBERT trains on them beside
+NSMC train's gold labels (`distill`). At inference the student is the ALBERT alone."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kbalbert.baselines import tfidf_teacher
+from kbalbert.finetuning import RECIPE, FinetuneConfig, finetune, training_arguments
+from kbalbert.inference import predict_proba
+
+
+def unlabeled_reviews(corpus_texts, seen, size: int | None, seed: int = 42) -> list[str]:
+    """A seeded sample of `size` corpus reviews (None or 0: all) that are not in `seen` (the NSMC reviews the models
+    train and validate on), in corpus order: the unlabelled pool that a teacher labels."""
+    seen = set(seen)
+    pool = [t for t in corpus_texts if t not in seen]
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(pool), size=min(size or len(pool), len(pool)), replace=False))
+    return [pool[i] for i in chosen]
+from kbalbert import data as kd
+from kbalbert import runs
+
+
+def ensemble_teacher(train, validation, classifier_dir, texts, max_length: int = 128,
+                     precision_name: str = "auto") -> tuple[np.ndarray, dict]:
+    """
+    The distillation teacher: `tfidf_teacher` fitted on `train` and the fine-tuned ALBERT in `classifier_dir`,
+    averaged as w * TF-IDF + (1 - w) * ALBERT with w (0, 0.1, ..., 1) chosen on `validation`. Both models learn from
+    NSMC train only. Returns the teacher's probabilities for `texts` and the validation accuracies it chose from.
+    """
+    y_val = np.array(validation["label"])
+    tfidf = tfidf_teacher().fit(train["document"], train["label"])
+    tfidf_val = tfidf.predict_proba(validation["document"])
+    # one pass of the ALBERT over validation and the unlabelled texts together: the model is loaded once
+    albert = predict_proba(classifier_dir, list(validation["document"]) + list(texts), max_length=max_length,
+                           precision_name=precision_name)
+    albert_val, albert_texts = albert[:len(y_val)], albert[len(y_val):]
+    accuracy = {round(float(w), 1): float(((w * tfidf_val + (1 - w) * albert_val).argmax(1) == y_val).mean())
+                for w in np.linspace(0, 1, 11)}
+    w = max(accuracy, key=accuracy.get)
+    probs = w * tfidf.predict_proba(texts) + (1 - w) * albert_texts
+    return probs, {"tfidf_lr": accuracy[1.0], "albert": accuracy[0.0], f"ensemble(w_tfidf={w})": accuracy[w]}
+
+
+def write_soft_targets(path, texts, probs) -> None:
+    """The `soft_targets` file: one {"document", "probs"} line per unlabelled review."""
+    with open(path, "w", encoding="utf-8") as f:
+        for text, p in zip(texts, np.asarray(probs, dtype=float)):
+            f.write(json.dumps({"document": text, "probs": [round(float(x), 6) for x in p]}, ensure_ascii=False) + "\n")
+
+
+@dataclass
+class DistillSettings:
+    """Born-again distillation, the recipe's last stage (`distill`): how many unlabelled corpus reviews the teacher
+    labels, and how the student trains on them beside NSMC train."""
+
+    unlabeled: int | None = None  # how many corpus reviews not in NSMC train or validation (None: all of them)
+    learning_rate: float = 1e-4  # lower than fine-tuning's: the student starts from the fine-tuned classifier
+    epochs: float = RECIPE["num_train_epochs"]
+    batch_size: int = RECIPE["per_device_train_batch_size"]
+    eval_steps: int = RECIPE["eval_steps"]
+    seed: int = RECIPE["seed"]
+
+
+def distill(classifier_dir, corpus_texts, output_dir, settings: DistillSettings = DistillSettings(),
+            data: FinetuneConfig | None = None, init: str | None = None, splits=None) -> dict:
+    """
+    Born-again distillation over unlabelled reviews: the student (`init`, default the fine-tuned `classifier_dir`
+    itself) trains `settings.epochs` on NSMC train (gold labels) plus `settings.unlabeled` corpus reviews that are not
+    in NSMC train or validation, labelled with `ensemble_teacher`'s probabilities (TF-IDF + the ALBERT in
+    `classifier_dir`). `splits` are the NSMC splits the classifier was fine-tuned on (made from `data` and
+    `settings.seed` when not given); `data` gives `max_length` and the precision as for `finetune` (its `model_path`
+    is ignored). Best checkpoint by validation accuracy, scored once on test, saved to
+    `<output_dir>/model` with `metrics.json` (as `finetune`). The teacher's labels are written first
+    (`<output_dir>/soft_targets.jsonl`) and reused, training resumes from its last checkpoint (when the settings are
+    the same: `finetune`'s run record), and a finished run is read back, so an interrupted run picks up where it was.
+    At inference the student is the ALBERT alone.
+    """
+
+    data = data or FinetuneConfig()
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    targets, teacher_file = out / "soft_targets.jsonl", out / "teacher.json"
+    if splits is None:
+        splits = kd.nsmc_splits(kd.load_nsmc(data.nsmc_dir), data.validation_size, settings.seed,
+                                           data.train_size, data.test_size)
+    kd.check_splits(splits)
+
+    # What defines this run, checked before anything is reused: the teacher's ALBERT and the student's start (by
+    # content), the reviews (NSMC splits and the unlabelled pool) and every setting. Another run's labels, checkpoints
+    # or results in this folder are refused, not mixed in.
+    corpus_texts = list(corpus_texts)
+    runs.check_same_run(out / "distill_run.json", {
+        "teacher": runs.fingerprint(classifier_dir), "student_start": runs.fingerprint(init or classifier_dir),
+        "splits": kd.splits_digest(splits),
+        "unlabeled_pool": hashlib.sha256("\n".join(corpus_texts).encode("utf-8")).hexdigest()[:16],
+        "max_length": data.max_length, **dataclasses.asdict(settings)}, "distillation")
+    if not teacher_file.exists():
+        seen = list(splits["train"]["document"]) + list(splits["validation"]["document"])
+        texts = unlabeled_reviews(corpus_texts, seen, settings.unlabeled, settings.seed)
+        probs, accuracy = ensemble_teacher(splits["train"], splits["validation"], classifier_dir, texts,
+                                           max_length=data.max_length, precision_name=data.precision)
+        write_soft_targets(targets, texts, probs)
+        teacher_file.write_text(json.dumps({"unlabeled": len(texts), "validation_accuracy": accuracy}, indent=2))
+    teacher = json.loads(teacher_file.read_text())
+    teacher = {"unlabeled": teacher["unlabeled"], "teacher_validation_accuracy": teacher["validation_accuracy"]}
+    if (out / "metrics.json").exists():
+        return {**teacher, **json.loads((out / "metrics.json").read_text())}
+    metrics = finetune(
+        dataclasses.replace(data, model_path=str(init or classifier_dir), soft_targets=str(targets), quiet=True),
+        training_arguments(output_dir=str(out), num_train_epochs=settings.epochs,
+                           per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
+                           seed=settings.seed, eval_steps=settings.eval_steps),
+        splits,
+    )
+    return {**teacher, **metrics}
