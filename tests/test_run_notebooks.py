@@ -97,11 +97,12 @@ def test_committed_notebook_stays_current_after_comment_edits_and_goes_stale_aft
     modules = [p for p in run_notebooks.dependencies(sources, repo) if p.suffix == ".py"]
     assert len(modules) >= 4
     for module in modules:
-        shutil.copy(module, copy / module.name)
+        (copy / module.relative_to(repo)).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(module, copy / module.relative_to(repo))
     before = run_notebooks.code_hash(notebook, copy)
     assert before == run_notebooks.code_hash(notebook, repo)
     for module in modules:
-        path = copy / module.name
+        path = copy / module.relative_to(repo)
         tree = ast.parse(path.read_text(encoding="utf-8"))
         # ast.unparse drops every comment and rewraps every line; each function gets a new or an edited docstring
         for node in ast.walk(tree):
@@ -110,7 +111,7 @@ def test_committed_notebook_stays_current_after_comment_edits_and_goes_stale_aft
                 node.body[:1 if has_doc else 0] = [ast.Expr(ast.Constant("An edited docstring."))]
         path.write_text("# an edited comment\n" + ast.unparse(tree), encoding="utf-8")
     assert run_notebooks.code_hash(notebook, copy) == before
-    precision_module = copy / "precision.py"
+    precision_module = copy / "kbalbert" / "precision.py"
     precision_module.write_text(precision_module.read_text().replace("CPU_MARGIN = 1.2", "CPU_MARGIN = 1.3"))
     assert run_notebooks.code_hash(notebook, copy) != before
 
@@ -246,3 +247,26 @@ def test_without_the_data_folder_nsmc_dir_stays_unset_so_the_download_path_is_ta
     (tmp_path / "shared" / "data" / "nsmc").mkdir(parents=True)
     run_notebooks.default_environment(repo)
     assert os.environ["NSMC_DIR"] == str(tmp_path / "shared" / "data" / "nsmc")
+
+
+def test_code_hash_follows_the_package_modules_a_notebook_uses(tmp_path):
+    """Issue 41: `from kbalbert import a`, `from kbalbert.b import x` and `import kbalbert.c` all count, with the
+    package's __init__.py; a code edit in a used package module makes the notebook stale, a comment edit does not, and
+    an edit to a package module it does not use leaves it fresh."""
+    package = tmp_path / "kbalbert"
+    package.mkdir()
+    (package / "__init__.py").write_text('"""The package."""\n')
+    (package / "a.py").write_text("from kbalbert.b import VALUE\n")
+    (package / "b.py").write_text("VALUE = 1\n")
+    (package / "c.py").write_text("C = 1\n")
+    (package / "unused.py").write_text("U = 1\n")
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("from kbalbert import a as first\nimport kbalbert.c\nimport numpy as np")]
+    deps = run_notebooks.dependencies([notebook.cells[0].source], tmp_path)
+    assert deps == sorted(package / name for name in ("__init__.py", "a.py", "b.py", "c.py"))
+    before = run_notebooks.code_hash(notebook, tmp_path)
+    (package / "b.py").write_text("# a comment\nVALUE = 1  # another\n")
+    (package / "unused.py").write_text("U = 2\n")
+    assert run_notebooks.code_hash(notebook, tmp_path) == before
+    (package / "b.py").write_text("VALUE = 2\n")
+    assert run_notebooks.code_hash(notebook, tmp_path) != before
