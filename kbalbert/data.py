@@ -21,6 +21,7 @@ NSMC_FILES = {
 NSMC_SIZES = {"train": 150_000, "test": 50_000}
 LABEL_NAMES = ["부정", "긍정"]  # label 0 = negative, 1 = positive
 DEFAULT_CACHE = Path(os.environ.get("KBALBERT_CACHE", Path.home() / ".cache" / "kbalbert"))
+from kbalbert.settings import DATA
 
 
 def quiet_known_warnings() -> None:
@@ -134,8 +135,8 @@ def load_nsmc(data_dir: str | os.PathLike | None = None, cache_dir: str | os.Pat
 
 def nsmc_splits(
     nsmc,
-    validation_size: int = 5000,
-    seed: int = 42,
+    validation_size: int = DATA.validation_size,
+    seed: int = DATA.seed,
     train_size: int | None = None,
     test_size: int | None = None,
 ):

@@ -16,13 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from kbalbert.inference import TOKENIZER_FILES  # the files that make a folder's tokenizer (one list)
+from kbalbert.settings import DATA
 
 # Gradio's usage statistics would try to reach the internet at every start; the demo runs offline.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MODEL = REPO / "assets" / "albert-movie-wp-small-nsmc"
-MAX_LENGTH = 128  # the length the classifier was fine-tuned at; longer reviews are cut to their first 128 tokens
+MAX_LENGTH = DATA.max_length  # when a folder's tokenizer does not say its model_max_length
 EXAMPLES = [
     "배우들 연기가 정말 좋았고 마지막 장면에서 울었어요. 또 보고 싶네요",
     "시간 아깝다. 스토리도 엉성하고 연기도 어색해서 끝까지 보기 힘들었음",

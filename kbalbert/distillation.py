@@ -12,12 +12,15 @@ from pathlib import Path
 
 import numpy as np
 
+from kbalbert import data as kd
+from kbalbert import runs
 from kbalbert.baselines import tfidf_teacher
 from kbalbert.finetuning import RECIPE, FinetuneConfig, finetune, training_arguments
 from kbalbert.inference import predict_proba
+from kbalbert.settings import DATA
 
 
-def unlabeled_reviews(corpus_texts, seen, size: int | None, seed: int = 42) -> list[str]:
+def unlabeled_reviews(corpus_texts, seen, size: int | None, seed: int = DATA.seed) -> list[str]:
     """A seeded sample of `size` corpus reviews (None or 0: all) that are not in `seen` (the NSMC reviews the models
     train and validate on), in corpus order: the unlabelled pool that a teacher labels."""
     seen = set(seen)
@@ -25,11 +28,9 @@ def unlabeled_reviews(corpus_texts, seen, size: int | None, seed: int = 42) -> l
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(pool), size=min(size or len(pool), len(pool)), replace=False))
     return [pool[i] for i in chosen]
-from kbalbert import data as kd
-from kbalbert import runs
 
 
-def ensemble_teacher(train, validation, classifier_dir, texts, max_length: int = 128,
+def ensemble_teacher(train, validation, classifier_dir, texts, max_length: int = DATA.max_length,
                      precision_name: str = "auto") -> tuple[np.ndarray, dict]:
     """
     The distillation teacher: `tfidf_teacher` fitted on `train` and the fine-tuned ALBERT in `classifier_dir`,

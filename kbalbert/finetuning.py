@@ -19,14 +19,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from kbalbert import precision
-from kbalbert.data import LABEL_NAMES
-from kbalbert.inference import check_model_path, load_tokenizer
-
-LABELS = dict(enumerate(LABEL_NAMES))  # {0: "부정", 1: "긍정"}: the classifier's id2label
 import datasets
+import numpy as np
 import torch
 import transformers
 from accelerate import PartialState
@@ -47,7 +41,12 @@ from transformers.utils.notebook import NotebookProgressCallback
 
 import tokenization_kbalbert
 from kbalbert import data as kd
-from kbalbert import runs
+from kbalbert import precision, runs
+from kbalbert.data import LABEL_NAMES
+from kbalbert.inference import check_model_path, load_tokenizer
+from kbalbert.settings import DATA, FINETUNE, DataDefaults, setting
+
+LABELS = dict(enumerate(LABEL_NAMES))  # {0: "부정", 1: "긍정"}: the classifier's id2label
 
 
 @dataclass
@@ -55,35 +54,33 @@ class FinetuneConfig:
     """What `TrainingArguments` does not hold: the model, the data and the precision rule. The command line takes these
     names (`--train-size`) beside every `TrainingArguments` option (`--learning_rate`, `--num_train_epochs`, ...)."""
 
-    model_path: str = "assets/albert-movie-wp-small"
-    nsmc_dir: str | None = None  # None: the NSMC_DIR environment variable, else download (sha256-checked)
-    train_size: int | None = None  # None: all of NSMC train minus the validation split
-    validation_size: int = 5000
-    test_size: int | None = None  # None: all 50,000 test reviews
-    max_length: int = 128
-    precision: str = "auto"  # auto | fp32 | bf16 | fp16 (precision.py: bf16 on GPUs >= 8.0, fp16 below, CPU measured)
-    quiet: bool = False  # no progress bars (processes forked from a notebook cannot draw them)
-    # Distillation: a .jsonl of {"document": ..., "probs": [p_negative, p_positive]}, unlabelled reviews with a
-    # teacher's probabilities, trained on beside NSMC train's gold labels (write it with `write_soft_targets`).
-    soft_targets: str | None = None
-    # Keep the word embeddings as the pretrained folder has them (e.g. word2vec vectors learned on the whole corpus):
-    # tokens that NSMC train never shows keep vectors consistent with the ones it does show.
-    freeze_word_embeddings: bool = False
+    model_path: str = setting("assets/albert-movie-wp-small", "the pretrained model: a folder or a Hub name")
+    nsmc_dir: str | None = setting(None, "folder with ratings_train.txt and ratings_test.txt (default: the NSMC_DIR "
+                                         "environment variable, else a sha256-checked download)")
+    train_size: int | None = setting(None, "training reviews (default: all of NSMC train minus the validation split)")
+    validation_size: int = setting(DATA.validation_size, DataDefaults.__dataclass_fields__["validation_size"].metadata["help"])
+    test_size: int | None = setting(None, "test reviews (default: all 50,000)")
+    max_length: int = setting(DATA.max_length, DataDefaults.__dataclass_fields__["max_length"].metadata["help"])
+    precision: str = setting("auto", "auto | fp32 | bf16 | fp16 (auto: bf16 on GPUs of compute capability 8.0 or more, "
+                                     "fp16 below, on a CPU bf16 only where a measurement shows it faster)")
+    quiet: bool = setting(False, "no progress bars (processes forked from a notebook cannot draw them)")
+    soft_targets: str | None = setting(None, "distillation: a .jsonl of {\"document\", \"probs\"} lines (unlabelled reviews "
+                                             "with a teacher's probabilities), trained on beside NSMC train's gold labels")
+    freeze_word_embeddings: bool = setting(False, "keep the word embeddings as the pretrained folder has them")
 
 
 # Notebook 02's recipe as TrainingArguments values: the defaults of `training_arguments()` and of the command line.
 RECIPE = dict(
     output_dir="outputs/02-nsmc-pytorch-script",  # checkpoint-N/, then model/ and metrics.json
-    num_train_epochs=1.0,
-    per_device_train_batch_size=64,  # per process
-    per_device_eval_batch_size=256,
-    # a small ALBERT takes a larger rate than big models (2e-5 to 5e-5); on the 5-epoch model, validation accuracy
-    # peaked here: 7.5e-5 0.8894, 1.5e-4 0.8952, 3e-4 0.8946, 6e-4 0.8868 (bench/README.md, "미세조정 학습률")
-    learning_rate=1.5e-4,
-    warmup_steps=0.06,  # < 1: a fraction of the training steps (transformers 5)
-    weight_decay=0.01,
+    num_train_epochs=FINETUNE.epochs,
+    per_device_train_batch_size=FINETUNE.batch_size,  # per process
+    per_device_eval_batch_size=FINETUNE.eval_batch_size,
+    learning_rate=FINETUNE.learning_rate,
+    warmup_steps=FINETUNE.warmup,  # < 1: a fraction of the training steps (transformers 5)
+    weight_decay=FINETUNE.weight_decay,
+    max_grad_norm=FINETUNE.max_grad_norm,
     eval_strategy="steps",
-    eval_steps=500,  # validation accuracy (and a checkpoint) every this many steps
+    eval_steps=FINETUNE.eval_steps,  # validation accuracy (and a checkpoint) every this many steps
     save_strategy="steps",  # `finetune` saves at every evaluation and keeps the best (load_best_model_at_end)
     save_total_limit=2,
     metric_for_best_model="accuracy",
@@ -91,7 +88,7 @@ RECIPE = dict(
     length_column_name="length",
     label_names=["labels"],
     report_to="none",
-    seed=42,
+    seed=DATA.seed,
     ddp_find_unused_parameters=False,  # every parameter takes part in the forward pass
     # ALBERT's classification loss is already a mean over the batch. With this left on (the default), transformers
     # 5.23 multiplies it by the number of processes, as it does for token-summed language-model losses: with 2

@@ -13,6 +13,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import tokenization_kbalbert
 from kbalbert import precision
+from kbalbert.settings import DATA, FINETUNE
 
 # A model folder needs one of these to be tokenized as it was trained (vocab.txt: KB-ALBERT's distributed format).
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "sentencepiece.bpe.model")
@@ -30,7 +31,7 @@ def inference_plan(accelerator: str, capability: tuple[int, int] | None, request
     return accelerator, chosen.precision
 
 
-def predict_proba(model_dir, texts, batch_size: int = 256, max_length: int = 128, precision_name: str = "auto") -> np.ndarray:
+def predict_proba(model_dir, texts, batch_size: int = FINETUNE.eval_batch_size, max_length: int = DATA.max_length, precision_name: str = "auto") -> np.ndarray:
     """Class probabilities of a saved sequence classifier for `texts`, in their order (batched by length), on the
     accelerator PyTorch finds, at `inference_plan`'s precision for `precision_name`."""
 

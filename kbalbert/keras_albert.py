@@ -27,6 +27,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from kbalbert.data import LABEL_NAMES  # 0 = 부정 (negative), 1 = 긍정 (positive), as in notebook 02
+from kbalbert.settings import DATA, FINETUNE
 
 KERAS_INPUTS = ("token_ids", "segment_ids", "padding_mask")
 
@@ -50,7 +51,7 @@ def make_dataset(
     bucket_by_length: bool = False,
     pad_to_multiple_of: int | None = None,
     shuffle: bool = False,
-    seed: int = 42,
+    seed: int = DATA.seed,
     drop_remainder: bool = False,
     repeat: bool = False,
 ):
@@ -119,7 +120,7 @@ def make_dataset(
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def keras_inputs(tokenizer, texts: list[str], max_length: int = 128, pad_to_multiple_of: int | None = None) -> dict[str, np.ndarray]:
+def keras_inputs(tokenizer, texts: list[str], max_length: int = DATA.max_length, pad_to_multiple_of: int | None = None) -> dict[str, np.ndarray]:
     """Raw texts -> the Keras ALBERT's input dict (padded to the longest text, or up to a multiple of
     `pad_to_multiple_of` tokens, and truncated at `max_length`)."""
     if isinstance(texts, str):
@@ -166,7 +167,7 @@ def linear_warmup_decay(peak_learning_rate: float, total_steps: int, warmup: flo
     return LinearWarmupDecay(peak_learning_rate, total_steps, warmup_steps)
 
 
-def adamw(schedule, weight_decay: float = 0.01, clipnorm: float = 1.0):
+def adamw(schedule, weight_decay: float = FINETUNE.weight_decay, clipnorm: float = FINETUNE.max_grad_norm):
     """AdamW as the Trainer sets it up: betas (0.9, 0.999), eps 1e-8, global gradient-norm clipping at 1.0, and no
     weight decay on biases and LayerNorm weights (Keras names them bias, gamma, beta)."""
     optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay, beta_1=0.9, beta_2=0.999,
@@ -250,7 +251,7 @@ def hf_state_dict(classifier) -> dict[str, np.ndarray]:
     return {name: np.ascontiguousarray(value) for name, value in state.items()}
 
 
-def export_for_serving(model, tokenizer, export_dir: str | Path, max_length: int = 128) -> Path:
+def export_for_serving(model, tokenizer, export_dir: str | Path, max_length: int = DATA.max_length) -> Path:
     """A folder that classifies reviews with TensorFlow alone: `saved_model/` (the Keras model as a TF SavedModel),
     `tokenizer/`, the char tokenizer's module, `serving.json` (label names, max_length) and `serve.py`
     (serve_savedmodel.py beside this module: `python serve.py "리뷰"`). `model` should be float32 (serving needs no mixed policy)."""

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kbalbert import runs
-
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # same ids as the char vocabulary: [PAD] is 0
+from kbalbert.settings import DATA, FINETUNE, MLM, MODEL, SPECIAL_TOKENS
 
 
 def _batches(texts: Iterable[str], size: int = 10_000) -> Iterator[list[str]]:
@@ -38,7 +37,7 @@ def train_wordpiece(
     vocab_size: int = 32_000,
     min_frequency: int = 3,
     limit_alphabet: int = 6_000,
-    max_length: int = 128,
+    max_length: int = DATA.max_length,
 ):
     """
     Trains a WordPiece vocabulary with 🤗 Tokenizers and wraps it as a transformers fast tokenizer.
@@ -97,11 +96,11 @@ def vocabulary_stats(tokenizer, texts: Sequence[str]) -> dict[str, float]:
 def word2vec_vectors(
     tokenizer,
     texts: Sequence[str],
-    dim: int = 128,
+    dim: int = MODEL.embedding_size,
     window: int = 5,
     epochs: int = 3,
     std: float = 0.05,
-    seed: int = 42,
+    seed: int = DATA.seed,
     workers: int = 2,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """
@@ -140,16 +139,16 @@ def word2vec_vectors(
 class AlbertSize:
     """The shipped size: 4 passes through one shared layer, E128/H256 (4.9M parameters with a 32k vocabulary)."""
 
-    embedding_size: int = 128
-    hidden_size: int = 256
-    num_layers: int = 4
+    embedding_size: int = MODEL.embedding_size
+    hidden_size: int = MODEL.hidden_size
+    num_layers: int = MODEL.num_layers
     num_heads: int = 4
     intermediate_size: int = 1024
-    max_length: int = 128
-    dropout: float = 0.1  # hidden and attention dropout: this model is fine-tuned mostly from scratch
+    max_length: int = DATA.max_length
+    dropout: float = MODEL.dropout  # hidden and attention dropout: this model is fine-tuned mostly from scratch
 
 
-def build_albert(tokenizer, size: AlbertSize = AlbertSize(), embeddings: np.ndarray | None = None, seed: int = 42):
+def build_albert(tokenizer, size: AlbertSize = AlbertSize(), embeddings: np.ndarray | None = None, seed: int = DATA.seed):
     """An `AlbertForPreTraining` sized by `size`, with `embeddings` (vocab_size x embedding_size) as its word
     embeddings (tied with the MLM output layer) when given; everything else is freshly initialised."""
     import torch
@@ -217,17 +216,17 @@ class MlmSettings:
 
     max_steps: int = 3000
     corpus_epochs: float = 0.0  # > 0: train for this many passes over the corpus instead (max_steps is then derived)
-    batch_size: int = 128
-    learning_rate: float = 5e-4
-    warmup: float = 0.06  # share of the steps
-    mask_probability: float = 0.15
-    max_length: int = 128
+    batch_size: int = MLM.batch_size
+    learning_rate: float = MLM.learning_rate
+    warmup: float = FINETUNE.warmup  # share of the steps
+    mask_probability: float = MLM.mask_probability
+    max_length: int = DATA.max_length
     held_out: int = 2000  # corpus reviews kept out of training for the evaluation loss
     eval_steps: int = 500
     save_steps: int = 250  # checkpoints to resume from
     save_total_limit: int | None = 1  # checkpoints kept (None: all)
     precision: str = "auto"
-    seed: int = 42
+    seed: int = DATA.seed
     quiet: bool = False  # True: no Trainer log lines (a notebook shows the report instead)
 
     # What does not change the trained weights: a rerun may change these and still resume the same run.
@@ -335,7 +334,7 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
                               precision.torch_train_step(load_model, batch, accelerator))
     args = TrainingArguments(
         output_dir=str(out), max_steps=max_steps, per_device_train_batch_size=s.batch_size,
-        per_device_eval_batch_size=128, learning_rate=s.learning_rate, warmup_steps=s.warmup, weight_decay=0.01,
+        per_device_eval_batch_size=128, learning_rate=s.learning_rate, warmup_steps=s.warmup, weight_decay=FINETUNE.weight_decay,
         lr_scheduler_type="linear", train_sampling_strategy="group_by_length", length_column_name="length",
         eval_strategy="steps", eval_steps=s.eval_steps, save_strategy="steps", save_steps=s.save_steps,
         save_total_limit=s.save_total_limit, logging_steps=50, report_to="none", seed=s.seed,

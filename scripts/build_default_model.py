@@ -44,42 +44,50 @@ REPO = Path(__file__).resolve().parents[1]
 
 from kbalbert.distillation import DistillSettings
 from kbalbert.finetuning import RECIPE  # noqa: E402
-from kbalbert.pretraining import AlbertSize, MlmSettings  # noqa: E402  (numpy only: --help stays fast)
+from kbalbert.pretraining import AlbertSize, MlmSettings  # noqa: E402
+from kbalbert.settings import MLM, MODEL, FinetuneDefaults, MlmDefaults, ModelDefaults, setting  # noqa: E402
+
+
+def helped(dataclass_type, name: str):
+    """The `help` a settings field carries (kbalbert.settings), for the recipe option that takes its default."""
+    return dataclass_type.__dataclass_fields__[name].metadata["help"]
 
 
 @dataclass
 class RecipeConfig:
-    corpus_path: str = os.environ.get("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"))
-    nsmc_dir: str | None = os.environ.get("NSMC_DIR")
-    work_dir: str = "outputs/default-model"
-    export_to: str | None = None  # e.g. assets: writes <export_to>/albert-movie-wp-small and ...-nsmc
-    overwrite_export: bool = False  # True: replace those two folders if they exist (else the run refuses at the start)
-    max_docs: int | None = None  # None: the whole corpus
-    vocab_size: int = 32_000
-    min_frequency: int = 3
-    limit_alphabet: int = 6_000
-    w2v_dim: int = AlbertSize.embedding_size  # the word2vec vectors become the embeddings
-    w2v_window: int = 5
-    w2v_epochs: int = 3
-    hidden_size: int = AlbertSize.hidden_size
-    num_layers: int = AlbertSize.num_layers
-    dropout: float = AlbertSize.dropout
-    train_size: int | None = None  # None: all of NSMC train minus validation
-    test_size: int | None = None
-    # The stages' own defaults (finetuning.RECIPE, pretraining.MlmSettings, distillation.DistillSettings): defined once.
-    epochs: float = RECIPE["num_train_epochs"]
-    batch_size: int = RECIPE["per_device_train_batch_size"]
-    learning_rate: float = RECIPE["learning_rate"]
-    mlm_steps: int = MlmSettings.max_steps  # 0: no MLM stage (the word2vec start is fine-tuned directly)
-    # The shipped model's MLM: 5 passes over the corpus (mlm_steps is then derived; 0 here: mlm_steps steps instead)
-    mlm_corpus_epochs: float = 5.0
-    mlm_batch_size: int = MlmSettings.batch_size
-    mlm_learning_rate: float = MlmSettings.learning_rate
-    # None: every corpus review not in NSMC train or validation (474,504 here); 0: no distillation stage
-    distill_unlabeled: int | None = DistillSettings.unlabeled
-    distill_learning_rate: float = DistillSettings.learning_rate
-    precision: str = "auto"
-    seed: int = RECIPE["seed"]
+    """The recipe's options. Every default that a stage shares with the lessons comes from `kbalbert.settings` (or the
+    stage's own dataclass, which takes it from there): defined once."""
+
+    corpus_path: str = setting(os.environ.get("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt")),
+                               "unlabelled reviews: a .txt file with one review per line, or a folder of them (CORPUS_PATH)")
+    nsmc_dir: str | None = setting(os.environ.get("NSMC_DIR"), "NSMC folder (NSMC_DIR); default: a sha256-checked download")
+    work_dir: str = setting("outputs/default-model", "where each stage keeps its result; a rerun resumes from it")
+    export_to: str | None = setting(None, "e.g. assets: writes <export_to>/albert-movie-wp-small and ...-nsmc at the end")
+    overwrite_export: bool = setting(False, "replace those two folders if they exist (else the run refuses at the start)")
+    max_docs: int | None = setting(None, "corpus reviews to use (default: all)")
+    vocab_size: int = setting(MODEL.vocab_size, helped(ModelDefaults, "vocab_size"))
+    min_frequency: int = setting(3, "WordPiece pieces rarer than this are left out")
+    limit_alphabet: int = setting(6_000, "at most this many distinct characters in the vocabulary")
+    w2v_dim: int = setting(AlbertSize.embedding_size, helped(ModelDefaults, "embedding_size"))
+    w2v_window: int = setting(5, "word2vec context window (tokens on each side)")
+    w2v_epochs: int = setting(3, "word2vec passes over the corpus")
+    hidden_size: int = setting(AlbertSize.hidden_size, helped(ModelDefaults, "hidden_size"))
+    num_layers: int = setting(AlbertSize.num_layers, helped(ModelDefaults, "num_layers"))
+    dropout: float = setting(AlbertSize.dropout, helped(ModelDefaults, "dropout"))
+    train_size: int | None = setting(None, "NSMC training reviews (default: all of NSMC train minus validation)")
+    test_size: int | None = setting(None, "NSMC test reviews (default: all 50,000)")
+    epochs: float = setting(RECIPE["num_train_epochs"], helped(FinetuneDefaults, "epochs") + " (fine-tuning and distillation)")
+    batch_size: int = setting(RECIPE["per_device_train_batch_size"], helped(FinetuneDefaults, "batch_size"))
+    learning_rate: float = setting(RECIPE["learning_rate"], helped(FinetuneDefaults, "learning_rate"))
+    mlm_steps: int = setting(MlmSettings.max_steps, "MLM steps when --mlm-corpus-epochs is 0 (0 and 0: no MLM stage)")
+    mlm_corpus_epochs: float = setting(MLM.corpus_epochs, helped(MlmDefaults, "corpus_epochs") + "; 0: --mlm-steps instead")
+    mlm_batch_size: int = setting(MlmSettings.batch_size, "MLM " + helped(MlmDefaults, "batch_size"))
+    mlm_learning_rate: float = setting(MlmSettings.learning_rate, "MLM " + helped(MlmDefaults, "learning_rate"))
+    distill_unlabeled: int | None = setting(DistillSettings.unlabeled, "unlabelled reviews the teacher labels (default: "
+                                            "every corpus review not in NSMC train or validation; 0: no distillation stage)")
+    distill_learning_rate: float = setting(DistillSettings.learning_rate, "the student's learning rate")
+    precision: str = setting("auto", "auto | fp32 | bf16 | fp16 (kbalbert.precision's rule)")
+    seed: int = setting(RECIPE["seed"], "seed of every stage")
 
 
 PRETRAINED_NAME, CLASSIFIER_NAME = "albert-movie-wp-small", "albert-movie-wp-small-nsmc"
