@@ -62,7 +62,7 @@ def test_guarded_tensorflow_keeps_its_llvm_out_of_the_global_symbols():
 @pytest.mark.skipif(importlib.util.find_spec("triton") is None,
                     reason="triton is not installed (CPU build of torch); .ci/run runs this in the CUDA-build environment")
 def test_keras_then_a_pytorch_model_in_one_process():
-    """The crash the issue reports, as notebook 03 meets it: the Keras classifier (keras_nsmc, TensorFlow backend), then
+    """The crash the issue reports, as notebook 03 meets it: the Keras classifier (kbalbert.keras_albert, TensorFlow backend), then
     the transformers model class, which imports triton. Exit code 139 (SIGSEGV) before the fix."""
     code = """
 import numpy as np
@@ -88,17 +88,17 @@ print(float(np.abs(keras_logits - torch_logits).max()))
 @pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="triton is not installed (CPU build of torch)")
 def test_jax_backend_then_triton_in_one_process():
     """Notebook 04's order: Keras on JAX (keras_hub imports TensorFlow for tf.data), then transformers."""
-    code = "import keras_nsmc, keras, jax.numpy as jnp; print(float(jnp.ones(3).sum())); import triton; print('ok')"
+    code = "import kbalbert.keras_albert, keras, jax.numpy as jnp; print(float(jnp.ones(3).sum())); import triton; print('ok')"
     result = run_python(code, KERAS_BACKEND="jax")
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), f"exit {result.returncode}\n{result.stderr[-3000:]}"
 
 
 def first_tensorflow_import_is_guarded(lines: list[str]) -> tuple[bool, str]:
-    """(True, "") when the guard (or `import keras_nsmc`, which sets it) comes before the first line that loads
+    """(True, "") when the guard (or importing `kbalbert.keras_albert`, which sets it) comes before the first line that loads
     TensorFlow, Keras or keras_hub; else (False, that line)."""
     guarded = False
     for line in lines:
-        if GUARD in line or re.match(r"^\s*(?:import keras_nsmc|from keras_nsmc import)", line):
+        if GUARD in line or re.match(r"^\s*(?:from kbalbert import keras_albert|from kbalbert\.keras_albert import|import kbalbert\.keras_albert)", line):
             guarded = True
         elif LOADS_TENSORFLOW.match(line):
             return guarded, line
@@ -116,7 +116,7 @@ def test_notebooks_set_the_guard_before_tensorflow(path):
     assert ok, f"{path.name}: `{line.strip()}` loads TensorFlow before `{GUARD}`"
 
 
-MODULES = sorted([*REPO.glob("*.py"), *REPO.glob("scripts/*.py"), *REPO.glob("tools/*.py")])
+MODULES = sorted([*REPO.glob("*.py"), *REPO.glob("kbalbert/*.py"), *REPO.glob("scripts/*.py"), *REPO.glob("tools/*.py")])
 
 
 @pytest.mark.parametrize("path", MODULES, ids=[p.relative_to(REPO).as_posix() for p in MODULES])
@@ -128,4 +128,4 @@ def test_modules_set_the_guard_before_tensorflow(path):
 def test_the_check_catches_a_missing_guard():
     assert first_tensorflow_import_is_guarded(["import os", "import keras"]) == (False, "import keras")
     assert first_tensorflow_import_is_guarded(["import sys", GUARD, "import tensorflow as tf"])[0]
-    assert first_tensorflow_import_is_guarded(["import keras_nsmc as kn", "import keras_hub"])[0]
+    assert first_tensorflow_import_is_guarded(["from kbalbert import keras_albert as kn", "import keras_hub"])[0]
