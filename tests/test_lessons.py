@@ -130,3 +130,50 @@ def test_the_schedule_cell_matches_the_packages_schedule(name):
     assert library.warmup_steps == 19
     for step in (0, 1, 10, 19, 20, 200, 313, 400):
         assert float(lesson(step)) == pytest.approx(float(library(step)), abs=1e-12)
+
+
+DOMAIN = "00-Building-a-domain-ALBERT.ipynb"
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(nsmc):
+    return [t for t in nsmc["train"].select(range(3000))["document"] if t.strip()]
+
+
+def test_notebook_00s_vocabulary_word2vec_and_model_are_the_recipes(tiny_corpus):
+    """Issue 41: notebook 00 trains the WordPiece vocabulary with `tokenizers`, the word2vec vectors with gensim and
+    builds the AlbertConfig in its own cells; `scripts/build_default_model.py` does the same through
+    `kbalbert.pretraining`. On the same tiny corpus and seed: the same vocabulary, the same vectors, the same weights."""
+    import time
+
+    import torch
+    import transformers
+
+    from kbalbert import pretraining
+
+    settings = dict(VOCAB_SIZE=600, MIN_FREQUENCY=2, W2V_DIM=32, W2V_WINDOW=3, W2V_EPOCHS=1, HIDDEN_SIZE=64,
+                    NUM_LAYERS=2, DROPOUT=0.1, SEED=7)
+    names = run_cells(DOMAIN, "lesson:wordpiece", texts=tiny_corpus, time=time, **settings)
+    lesson_tokenizer = names["tokenizer"]
+    library_tokenizer = pretraining.train_wordpiece(tiny_corpus, vocab_size=600, min_frequency=2)
+    # the same tokens (ids of pieces with equal counts may be assigned in another order: the trainer's own choice,
+    # which differs between two runs of the library function too)
+    assert set(lesson_tokenizer.get_vocab()) == set(library_tokenizer.get_vocab()) and len(lesson_tokenizer) > 300
+    for text in tiny_corpus[:50]:
+        assert lesson_tokenizer.tokenize(text) == library_tokenizer.tokenize(text)
+
+    names = run_cells(DOMAIN, "lesson:word2vec", texts=tiny_corpus, time=time, tokenizer=lesson_tokenizer, **settings)
+    vectors, report = pretraining.word2vec_vectors(lesson_tokenizer, tiny_corpus, dim=32, window=3, epochs=1, seed=7,
+                                                   workers=1)
+    np.testing.assert_array_equal(names["vectors"], vectors)
+    assert {k: v for k, v in names["w2v_report"].items() if k != "seconds"} == {
+        k: v for k, v in report.items() if k != "seconds"}
+
+    names = run_cells(DOMAIN, "lesson:albert", torch=torch, transformers=transformers, tokenizer=lesson_tokenizer,
+                      vectors=names["vectors"], **settings)
+    size = pretraining.AlbertSize(embedding_size=32, hidden_size=64, num_layers=2, num_heads=1, intermediate_size=256)
+    library_model = pretraining.build_albert(lesson_tokenizer, size, embeddings=vectors, seed=7)
+    lesson_state, library_state = names["model"].state_dict(), library_model.state_dict()
+    assert lesson_state.keys() == library_state.keys()
+    for key in lesson_state:
+        assert torch.equal(lesson_state[key], library_state[key]), key
