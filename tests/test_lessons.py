@@ -177,3 +177,36 @@ def test_notebook_00s_vocabulary_word2vec_and_model_are_the_recipes(tiny_corpus)
     assert lesson_state.keys() == library_state.keys()
     for key in lesson_state:
         assert torch.equal(lesson_state[key], library_state[key]), key
+
+
+def test_notebook_00s_mlm_cells_give_the_recipes_loss(tmp_path, tiny_corpus):
+    """Notebook 00's masked-language-model cells (collator, TrainingArguments, Trainer) and the recipe's
+    `kbalbert.pretraining.train_mlm`, on the same tiny corpus, start model and seed: the same held-out losses."""
+    import json
+    import time
+
+    import datasets
+    import torch
+    import transformers
+
+    import tokenization_kbalbert as tk
+    from kbalbert import precision, pretraining
+
+    tokenizer = pretraining.train_wordpiece(tiny_corpus, vocab_size=600, min_frequency=2)
+    size = pretraining.AlbertSize(embedding_size=32, hidden_size=64, num_layers=2, num_heads=1, intermediate_size=256)
+    start = tmp_path / "start"
+    pretraining.build_albert(tokenizer, size, seed=7).save_pretrained(start)
+    tk.save_tokenizer(tokenizer, start)
+    corpus = datasets.Dataset.from_dict({"text": tiny_corpus[:400]})
+    settings = dict(MLM_STEPS=4, MLM_CORPUS_EPOCHS=0, MLM_BATCH_SIZE=8, MLM_LEARNING_RATE=5e-4, MLM_HELD_OUT=32,
+                    PRECISION="fp32", SEED=7)
+    names = run_cells(DOMAIN, "lesson:mlm", corpus=corpus, tokenizer=tokenizer, export_dir=start, out=tmp_path / "lesson",
+                      da=pretraining, tk=tk, precision=precision, json=json, Path=Path, time=time, torch=torch,
+                      transformers=transformers, **settings)
+    report = pretraining.train_mlm(start, corpus, tmp_path / "library", pretraining.MlmSettings(
+        max_steps=4, batch_size=8, learning_rate=5e-4, held_out=32, eval_steps=1, precision="fp32", seed=7, quiet=True))
+    lesson = names["mlm_report"]
+    assert lesson["steps"] == report["steps"] == 4
+    assert lesson["unigram_loss"] == report["unigram_loss"]
+    assert lesson["eval_history"] == report["eval_history"]
+    assert (tmp_path / "lesson" / "mlm" / "model" / "model.safetensors").is_file()

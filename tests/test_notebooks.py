@@ -475,3 +475,52 @@ def test_a_learners_run_writes_under_outputs_not_assets():
         parameters = next(c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
         assert not re.search(r'^(OUTPUT_DIR|EXPORT_DIR) = "assets', parameters, re.M), path.name
         assert re.search(r'^OUTPUT_DIR = "outputs/', parameters, re.M), path.name
+
+
+# Each notebook parameter that has a default in kbalbert.settings, and where that default lives. A notebook whose
+# committed run is workshop-sized may show another value, but then the line's comment names the full-size value.
+SETTING_OF = {
+    "VALIDATION_SIZE": ("DATA", "validation_size"), "MAX_LENGTH": ("DATA", "max_length"), "SEED": ("DATA", "seed"),
+    "EPOCHS": ("FINETUNE", "epochs"), "BATCH_SIZE": ("FINETUNE", "batch_size"), "LEARNING_RATE": ("FINETUNE", "learning_rate"),
+    "BASE_LEARNING_RATE": ("FINETUNE", "learning_rate"), "WARMUP": ("FINETUNE", "warmup"),
+    "EVAL_STEPS": ("FINETUNE", "eval_steps"), "VOCAB_SIZE": ("MODEL", "vocab_size"), "W2V_DIM": ("MODEL", "embedding_size"),
+    "HIDDEN_SIZE": ("MODEL", "hidden_size"), "NUM_LAYERS": ("MODEL", "num_layers"), "DROPOUT": ("MODEL", "dropout"),
+    "MLM_BATCH_SIZE": ("MLM", "batch_size"), "MLM_LEARNING_RATE": ("MLM", "learning_rate"),
+}
+
+
+def parameter_cell_values(path):
+    import ast
+
+    notebook = nbformat.read(path, as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    lines = cell.source.splitlines()
+    values = {}
+    for node in ast.parse(cell.source).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = (ast.literal_eval(node.value), lines[node.lineno - 1])
+            except ValueError:
+                pass
+    return values
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name[:2] for p in NOTEBOOKS])
+def test_parameter_cells_show_the_settings_defaults(path):
+    """Issue 41: every default is defined once (kbalbert.settings); a notebook's parameter cell shows that value, or,
+    for a workshop-sized committed run, says the full-size value in the line's comment."""
+    from kbalbert import settings
+
+    values = parameter_cell_values(path)
+    checked = 0
+    for name, (group, field) in SETTING_OF.items():
+        if name not in values:
+            continue
+        value, line = values[name]
+        default = getattr(getattr(settings, group), field)
+        checked += 1
+        if value != default:
+            shown = f"{default:,}" if isinstance(default, int) and default >= 1000 else f"{default}"
+            assert f"전체 데이터로는 {shown}" in line or f"저장소 모델: {shown}" in line, (
+                f"{path.name}: {name} = {value!r}, but kbalbert.settings has {default!r}; show it, or name it in the comment")
+    assert checked >= 1

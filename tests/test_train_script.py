@@ -20,7 +20,7 @@ def test_accelerate_launch_two_cpu_processes(tmp_path, forced_precision):
     out = tmp_path / "run"
     command = [
         sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "train_nsmc.py"),
+        "--mixed_precision", "no", "--dynamo_backend", "no", str(REPO / "scripts" / "train_nsmc.py"),
         "--model-path", str(REPO / "assets" / "albert-movie-wp-small"), "--output-dir", str(out),
         "--train-size", "128", "--validation-size", "64", "--test-size", "64", "--per_device_train_batch_size", "16",
         "--eval_steps", "2",
