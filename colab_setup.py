@@ -36,7 +36,7 @@ def pins(requirements: Path | str = REQUIREMENTS) -> dict[str, str]:
     """{package name (lower case): "name==version"} from a requirements file."""
     found = {}
     for line in Path(requirements).read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
+        line = line.split("#", 1)[0].split(";", 1)[0].strip()  # without an environment marker (numpy's, by Python version)
         if "==" in line:
             found[line.split("==", 1)[0].strip().lower()] = line
     return found

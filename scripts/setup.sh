@@ -57,7 +57,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   "$VENV/bin/python" -m pip install -q -r requirements.txt
   # The project's own package (kbalbert/) and root modules, editable: `from kbalbert import ...` works from any folder and
   # in every process (scripts, accelerate launch, notebook kernels), and edits take effect without reinstalling.
-  "$VENV/bin/python" -m pip install -q --no-deps -e .
+  "$VENV/bin/python" -m pip install -q --no-deps -e . >"$VENV/.editable-install.log" 2>&1 \
+    || { cat "$VENV/.editable-install.log" >&2; exit 1; }  # (setuptools' notice about editable installs stays in the log)
   echo "$wanted" > "$stamp"
   "$VENV/bin/python" -c 'import importlib.metadata as m, sys; print(f"{sys.argv[1]} ready: torch", m.version("torch"),
     "with triton" if any(d.metadata["Name"] == "triton" for d in m.distributions()) else "without triton", file=sys.stderr)' "$VENV"

@@ -23,6 +23,7 @@ import os
 import re
 import shlex
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -274,7 +275,8 @@ def run(path: Path, parameters: dict[str, str], output: Path | None) -> None:
     # that finished. A failed run is kept under outputs/failed/ to read its error, and the target stays as it was.
     partial = target.with_name(f".{target.stem}.running.ipynb")
     try:
-        papermill.execute_notebook(str(path), str(partial), parameters=parameters, cwd=str(REPO), progress_bar=False)
+        papermill.execute_notebook(str(path), str(partial), parameters=parameters, cwd=str(REPO),
+                                  progress_bar=sys.stderr.isatty() or os.environ.get("KBALBERT_PROGRESS") == "1")
     except BaseException:
         failed = REPO / "outputs" / "failed" / target.name
         if partial.exists():
