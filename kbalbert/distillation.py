@@ -110,7 +110,7 @@ def distill(classifier_dir, corpus_texts, output_dir, settings: DistillSettings 
         probs, accuracy = ensemble_teacher(splits["train"], splits["validation"], classifier_dir, texts,
                                            max_length=data.max_length, precision_name=data.precision)
         write_soft_targets(targets, texts, probs)
-        teacher_file.write_text(json.dumps({"unlabeled": len(texts), "validation_accuracy": accuracy}, indent=2))
+        runs.write_json(teacher_file, {"unlabeled": len(texts), "validation_accuracy": accuracy})
     teacher = json.loads(teacher_file.read_text())
     teacher = {"unlabeled": teacher["unlabeled"], "teacher_validation_accuracy": teacher["validation_accuracy"]}
     if (out / "metrics.json").exists():

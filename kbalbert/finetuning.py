@@ -14,6 +14,7 @@ processes the first one measures and the others take its choice, so every proces
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -36,7 +37,6 @@ from transformers import (
     set_seed,
 )
 from transformers.trainer_callback import PrinterCallback, ProgressCallback, TrainerCallback
-from transformers.trainer_utils import get_last_checkpoint
 from transformers.utils.notebook import NotebookProgressCallback
 
 import tokenization_kbalbert
@@ -241,15 +241,69 @@ def run_settings(config: FinetuneConfig, planned: dict, splits) -> dict:
     return settings
 
 
+def check_arguments(config: FinetuneConfig, planned: dict) -> None:
+    """Refuses, before any data loads, settings that cannot train or would train something other than asked: each
+    message says what to give instead (the command line prints it as one `error:` line)."""
+
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    batch = planned.get("per_device_train_batch_size")
+    for name, value in (("per_device_train_batch_size", batch),
+                        ("per_device_eval_batch_size", planned.get("per_device_eval_batch_size")),
+                        ("eval_steps", planned.get("eval_steps")), ("validation_size", config.validation_size)):
+        if not whole(value) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    for name in ("train_size", "test_size"):
+        value = getattr(config, name)
+        if value is not None and (not whole(value) or value < 1):
+            raise ValueError(f"{name} must be a positive number of reviews (or left out for all of them), got {value!r}")
+    if config.train_size is not None and config.train_size < batch:
+        raise ValueError(f"train_size {config.train_size} is smaller than one batch ({batch} reviews): give at least {batch}")
+    if (planned.get("max_steps") or -1) <= 0 and not planned.get("num_train_epochs", 0) > 0:
+        raise ValueError(f"num_train_epochs must be positive (got {planned.get('num_train_epochs')!r}): with no training "
+                         "step the run would save the untrained model as if it were fine-tuned")
+    if not planned.get("learning_rate", 0) > 0:
+        raise ValueError(f"learning_rate must be positive, got {planned.get('learning_rate')!r}")
+    positions = None
+    if (Path(config.model_path) / "config.json").is_file():
+        positions = json.loads((Path(config.model_path) / "config.json").read_text()).get("max_position_embeddings")
+    if not whole(config.max_length) or config.max_length < 1 or (positions and config.max_length > positions):
+        raise ValueError(f"max_length must be between 1 and the model's {positions or 'position'} positions, "
+                         f"got {config.max_length!r}")
+
+
+def check_vocabulary(model_path, tokenizer) -> None:
+    """Refuses a tokenizer that does not fit the model's embeddings (a char tokenizer on a WordPiece model, or the
+    reverse): token ids past the embeddings crash, and a much smaller vocabulary trains on the wrong tokens."""
+    config_file = Path(model_path) / "config.json"
+    if not config_file.is_file():
+        return
+    size = json.loads(config_file.read_text()).get("vocab_size")
+    if size and not (size * 0.99 <= len(tokenizer) <= size):
+        raise ValueError(f"the tokenizer of {model_path} has {len(tokenizer):,} tokens but the model's embeddings have "
+                         f"{size:,}: they were not trained together. Save the tokenizer the model was trained with beside it")
+
+
 def finetune(config: FinetuneConfig, args=None, splits=None) -> dict[str, float]:
     """Trains with `args` (TrainingArguments, or a dict of `training_arguments` overrides; default the recipe), keeps
     the checkpoint with the best validation accuracy, scores it once on test, saves it to `args.output_dir`/model with
     `metrics.json` beside it. `splits`: NSMC splits already loaded (`kd.nsmc_splits`' DatasetDict), used
     as they are; without them the splits are made from `config` (nsmc_dir and sizes). Give a dict when launching
     processes (`notebook_launcher`): TrainingArguments settles the device and the process group when it is made, so
-    each process must make its own."""
+    each process must make its own.
+
+    Safe to rerun: settings are checked before any data loads; one run at a time per output folder (`runs.locked`);
+    a rerun with the same settings resumes from the last complete checkpoint, or reports a finished run's stored
+    result without training again; another run's folder is refused (`runs.check_same_run`)."""
+    planned = {**RECIPE, **(args or {})} if args is None or isinstance(args, dict) else dataclasses.asdict(args)
+    check_arguments(config, planned)
+    lock = runs.locked(planned["output_dir"], "fine-tuning") if PartialState().is_main_process else contextlib.nullcontext()
+    with lock:
+        return _finetune(config, args, splits)
 
 
+def _finetune(config: FinetuneConfig, args=None, splits=None) -> dict[str, float]:
     # A dict (or nothing) is turned into TrainingArguments once, below, when the precision is known.
     planned = {**RECIPE, **(args or {})} if args is None or isinstance(args, dict) else dataclasses.asdict(args)
     set_seed(planned["seed"])
@@ -268,7 +322,13 @@ def finetune(config: FinetuneConfig, args=None, splits=None) -> dict[str, float]
     kd.check_splits(splits)
     with PartialState().main_process_first():  # the first process writes the record, the others compare with it
         runs.check_same_run(out / "finetune_run.json", run_settings(config, planned, splits), "fine-tuning")
+    if (out / "metrics.json").is_file() and (out / "model" / "model.safetensors").is_file():
+        print(f"{out}: this run finished before with the same settings; its stored result is reported (metrics.json "
+              "unchanged). Delete the folder to train again.", flush=True)
+        stored = json.loads((out / "metrics.json").read_text())
+        return {k: v for k, v in stored.items() if k not in ("config", "training_arguments")}
     tokenizer = load_tokenizer(config.model_path)
+    check_vocabulary(config.model_path, tokenizer)
     with PartialState().main_process_first():
         data = tokenize_splits(splits, tokenizer, config.max_length)
         if config.soft_targets:
@@ -308,7 +368,7 @@ def finetune(config: FinetuneConfig, args=None, splits=None) -> dict[str, float]
 
         trainer.remove_callback(PrinterCallback)
         trainer.remove_callback(ProgressCallback)
-    last = get_last_checkpoint(str(out)) if out.is_dir() else None
+    last = runs.last_complete_checkpoint(out)  # a checkpoint cut short by a crash is skipped
     trained = trainer.train(resume_from_checkpoint=last)
     test = trainer.evaluate(data["test"], metric_key_prefix="test")
     metrics = {
@@ -333,11 +393,11 @@ def finetune(config: FinetuneConfig, args=None, splits=None) -> dict[str, float]
         # model.safetensors + config.json + tokenizer files; not Trainer.save_model, which adds training_args.bin (how
         # the model was trained, as a pickle), which a model folder should not carry.
         trainer.model.save_pretrained(str(out / "model"))
+        tokenizer.model_max_length = config.max_length  # the length it was trained at: inference and the demo read it
         tokenization_kbalbert.save_tokenizer(tokenizer, out / "model")  # without this session's truncation settings
         training = {k: getattr(args, k) for k in ("num_train_epochs", "per_device_train_batch_size", "learning_rate",
                                                   "warmup_steps", "weight_decay", "eval_steps", "seed")}
-        (out / "metrics.json").write_text(json.dumps({**metrics, "config": dataclasses.asdict(config),
-                                                      "training_arguments": training}, indent=2))
+        runs.write_json(out / "metrics.json", {**metrics, "config": dataclasses.asdict(config), "training_arguments": training})
     return metrics
 
 

@@ -275,7 +275,6 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
 
     from transformers import AutoTokenizer, DataCollatorForLanguageModeling, Trainer, TrainingArguments
     from transformers.trainer_callback import PrinterCallback
-    from transformers.trainer_utils import get_last_checkpoint
     from transformers.utils import logging as hf_logging
 
     import tokenization_kbalbert
@@ -345,7 +344,7 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
                       eval_dataset=held_out, data_collator=collate, callbacks=list(callbacks))
     if s.quiet:
         trainer.remove_callback(PrinterCallback)
-    last = get_last_checkpoint(str(out)) if out.is_dir() else None
+    last = runs.last_complete_checkpoint(out)  # a checkpoint cut short by a crash is skipped
     result = trainer.train(resume_from_checkpoint=last)
     history = [{"step": e["step"], "eval_loss": round(e["eval_loss"], 4)}
                for e in trainer.state.log_history if "eval_loss" in e]

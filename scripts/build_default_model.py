@@ -32,10 +32,12 @@ weight, the best checkpoint) are made on the validation split. The corpus holds 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -241,6 +243,15 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
 
 
 def run(config: RecipeConfig) -> dict:
+
+    from kbalbert import runs
+
+    check(config)
+    with runs.locked(config.work_dir, "recipe run"):  # one run per work folder at a time
+        return _run(config)
+
+
+def _run(config: RecipeConfig) -> dict:
     import numpy as np
     from transformers import AutoTokenizer
 
@@ -248,7 +259,6 @@ def run(config: RecipeConfig) -> dict:
     from kbalbert import data as kd
     from kbalbert import distillation, finetuning, pretraining, runs
 
-    check(config)
     work = Path(config.work_dir)
     # A work folder's pretraining belongs to one set of settings: finished stages are reused only by a rerun with the
     # same ones (the later stages check their own records below).
@@ -260,7 +270,7 @@ def run(config: RecipeConfig) -> dict:
 
     def stage(name, seconds, **extra):
         log[name] = {"seconds": round(seconds, 1), **extra}
-        log_file.write_text(json.dumps(log, indent=2, ensure_ascii=False))
+        runs.write_json(log_file, log)
         print(f"[{name}] {log[name]}", flush=True)
 
     corpus = None
@@ -277,17 +287,32 @@ def run(config: RecipeConfig) -> dict:
     if not (tok_dir / "tokenizer.json").exists():
         start = time.perf_counter()
         tokenizer = pretraining.train_wordpiece(texts(), config.vocab_size, config.min_frequency, config.limit_alphabet)
-        tokenization_kbalbert.save_tokenizer(tokenizer, tok_dir)
+        if len(tokenizer) > config.vocab_size:  # WordPiece keeps the whole alphabet, whatever the size asked for
+            raise ValueError(f"--vocab-size {config.vocab_size} is smaller than this corpus's alphabet: the vocabulary "
+                             f"has {len(tokenizer):,} tokens with --limit-alphabet {config.limit_alphabet}. Give "
+                             f"--vocab-size {len(tokenizer)} or more, or a smaller --limit-alphabet")
+        partial = work / ".tokenizer.partial"  # saved whole, then renamed: never a half-written tokenizer folder
+        shutil.rmtree(partial, ignore_errors=True)
+        tokenization_kbalbert.save_tokenizer(tokenizer, partial)
+        shutil.rmtree(tok_dir, ignore_errors=True)
+        partial.rename(tok_dir)
         stage("tokenizer", time.perf_counter() - start, vocab_size=len(tokenizer), documents=len(texts()))
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
 
     vectors_file = work / "word2vec.npy"
-    if not vectors_file.exists():
+    vectors = None
+    if vectors_file.exists():
+        try:
+            vectors = np.load(vectors_file)
+        except (ValueError, OSError, EOFError) as error:  # cut short by a crash or a full disk: made again
+            print(f"note: {vectors_file} cannot be read ({error}); computing the word2vec vectors again", flush=True)
+    if vectors is None or vectors.shape != (len(tokenizer), config.w2v_dim):
         vectors, report = pretraining.word2vec_vectors(tokenizer, texts(), config.w2v_dim, config.w2v_window,
                                                          config.w2v_epochs, seed=config.seed)
-        np.save(vectors_file, vectors)
+        buffer = io.BytesIO()
+        np.save(buffer, vectors)
+        runs.write_bytes(vectors_file, buffer.getvalue())  # atomic: a temporary file, then renamed
         stage("word2vec", report["seconds"], tokens=report["tokens"], vocabulary_covered=round(report["covered"], 4))
-    vectors = np.load(vectors_file)
 
     start_dir = work / "start"
     if not (start_dir / "model.safetensors").exists():
@@ -363,7 +388,7 @@ def run(config: RecipeConfig) -> dict:
         if recorded[key]:
             recorded[key] = os.path.relpath(recorded[key], REPO)
     log["config"], log["machine"] = recorded, machine()
-    log_file.write_text(json.dumps(log, indent=2, ensure_ascii=False))
+    runs.write_json(log_file, log)
     write_cards(log, pretrained, classifier)
 
     if config.export_to:
@@ -382,10 +407,19 @@ def run(config: RecipeConfig) -> dict:
 if __name__ == "__main__":
     from transformers import HfArgumentParser
 
+    from kbalbert.data import DataError
+    from kbalbert.runs import RunError
+
     parser = HfArgumentParser(RecipeConfig, description=__doc__)
     (config,) = parser.parse_args_into_dataclasses()
     try:
         check(config)  # bad settings: one line, before any stage
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         parser.error(str(error))
-    print(json.dumps(run(config), indent=2, ensure_ascii=False))
+    try:
+        print(json.dumps(run(config), indent=2, ensure_ascii=False))
+    except (ValueError, FileNotFoundError, FileExistsError, RunError, DataError) as error:
+        if os.environ.get("KBALBERT_DEBUG") == "1":  # the whole traceback, for a bug report
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

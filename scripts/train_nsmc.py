@@ -11,12 +11,24 @@ over gloo. `accelerate launch --cpu` alone starts one process; its multi-CPU mod
 
 Options: this project's (`--model-path`, `--train-size`, `--precision` ...: `kbalbert.finetuning.FinetuneConfig`) and
 every `TrainingArguments` option, whose defaults are the recipe's (`kbalbert.finetuning.RECIPE`). The model goes to
-`<output_dir>/model` with `metrics.json` beside it.
+`<output_dir>/model` with `metrics.json` beside it. A mistake in the settings or the data is one `error:` line
+(exit code 2); KBALBERT_DEBUG=1 shows the whole traceback.
 """
 
 import json
+import os
+import sys
 
+from kbalbert.data import DataError
 from kbalbert.finetuning import finetune, parse_args
+from kbalbert.runs import RunError
 
 if __name__ == "__main__":
-    print(json.dumps(finetune(*parse_args(description=__doc__)), indent=2))
+    config, args = parse_args(description=__doc__)  # a mistyped option: argparse's one line, exit code 2
+    try:
+        print(json.dumps(finetune(config, args), indent=2))
+    except (ValueError, FileNotFoundError, FileExistsError, RunError, DataError) as error:
+        if os.environ.get("KBALBERT_DEBUG") == "1":  # the whole traceback, for a bug report
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

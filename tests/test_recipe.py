@@ -20,7 +20,7 @@ def test_recipe_runs_every_stage_resumes_and_exports(tmp_path, forced_precision,
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     config = recipe.RecipeConfig(
         corpus_path=os.environ["CORPUS_PATH"], work_dir=str(tmp_path / "work"), export_to=str(tmp_path / "export"),
-        max_docs=2600, vocab_size=600, w2v_epochs=1, hidden_size=64, num_layers=2, train_size=96, test_size=48,
+        max_docs=2600, vocab_size=600, limit_alphabet=250, w2v_epochs=1, hidden_size=64, num_layers=2, train_size=96, test_size=48,
         batch_size=32, mlm_steps=3, mlm_corpus_epochs=0, mlm_batch_size=16, distill_unlabeled=32,
         precision=forced_precision)
     log = recipe.run(config)

@@ -1,0 +1,127 @@
+"""Issue 42: no lost work, no silent wrong run. Each test simulates one failure mode a user met (a crash while saving,
+two runs into one folder, a finished run rerun, impossible settings, a tokenizer that does not fit its model) with tiny
+sizes, and checks the refusal or the recovery. Refusals are one line on the command line."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kbalbert import finetuning, runs
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = REPO / "assets" / "albert-movie-wp-small"
+
+
+def tiny_config(**changes):
+    return finetuning.FinetuneConfig(**{"model_path": str(MODEL), "train_size": 32, "validation_size": 16,
+                                        "test_size": 16, "max_length": 32, "precision": "fp32", "quiet": True, **changes})
+
+
+def tiny_args(out, **changes):
+    return {"output_dir": str(out), "per_device_train_batch_size": 16, "eval_steps": 1, **changes}
+
+
+def test_atomic_writes_leave_the_old_file_or_the_new_one(tmp_path, monkeypatch):
+    target = tmp_path / "metrics.json"
+    runs.write_json(target, {"run": 1})
+
+    def full_disk(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        runs.write_json(target, {"run": 2})
+    assert json.loads(target.read_text()) == {"run": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]  # no temporary file left behind
+
+
+def test_an_incomplete_checkpoint_is_skipped_with_one_line(tmp_path, capsys):
+    for step in (1, 2, 3):
+        (tmp_path / f"checkpoint-{step}").mkdir()
+    for step in (1, 2):
+        shutil.copy(MODEL / "model.safetensors", tmp_path / f"checkpoint-{step}")
+        (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text("{}")
+    (tmp_path / "checkpoint-2" / "model.safetensors").write_bytes(b"\x00" * 100)  # cut short while saving
+    # checkpoint-3: the crash came before trainer_state.json
+    shutil.copy(MODEL / "model.safetensors", tmp_path / "checkpoint-3")
+    assert runs.last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-1")
+    notes = capsys.readouterr().err.splitlines()
+    assert len(notes) == 2 and all("incomplete" in line for line in notes)
+
+
+def test_a_half_written_checkpoint_does_not_block_the_rerun(tmp_path, nsmc):
+    """The same command after a crash during a save resumes from the last complete checkpoint and finishes."""
+    out = tmp_path / "run"
+    first = finetuning.finetune(tiny_config(), tiny_args(out))
+    assert first["steps"] == 2
+    # as a crash while saving checkpoint-2 leaves the folder: no final model, no metrics, checkpoint-2 half-written
+    shutil.rmtree(out / "model")
+    (out / "metrics.json").unlink()
+    (out / "checkpoint-2" / "trainer_state.json").unlink()
+    again = finetuning.finetune(tiny_config(), tiny_args(out))
+    assert again["steps"] == 2 and (out / "model" / "model.safetensors").is_file()
+
+
+def test_a_finished_run_rerun_reports_its_stored_result(tmp_path, nsmc):
+    out = tmp_path / "run"
+    first = finetuning.finetune(tiny_config(), tiny_args(out))
+    stored = (out / "metrics.json").read_bytes()
+    again = finetuning.finetune(tiny_config(), tiny_args(out))
+    assert (out / "metrics.json").read_bytes() == stored  # used to be rewritten with train_loss 0.0 and 0 minutes
+    assert again["test_accuracy"] == first["test_accuracy"] and again["train_loss"] == first["train_loss"]
+
+
+def test_a_second_run_into_a_locked_folder_is_refused_and_a_stale_lock_taken_over(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / ".lock").write_text(f"{holder.pid} 2026-12-07 08:00:00\n")
+        with pytest.raises(runs.RunError, match=f"in use by another fine-tuning \\(process {holder.pid}\\)"):
+            finetuning.finetune(tiny_config(nsmc_dir=str(tmp_path / "no-data")), tiny_args(out))
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder is gone: its lock is stale and the next run takes it over (then fails here only for the missing data)
+    with pytest.raises(Exception, match="no-data"):
+        finetuning.finetune(tiny_config(nsmc_dir=str(tmp_path / "no-data")), tiny_args(out))
+    assert "taking over" in capsys.readouterr().err and not (out / ".lock").exists()
+
+
+@pytest.mark.parametrize("config, args, message", [
+    ({}, {"per_device_train_batch_size": 0}, "per_device_train_batch_size must be a whole number of at least 1"),
+    ({}, {"num_train_epochs": 0}, "num_train_epochs must be positive"),
+    ({"max_length": 0}, {}, "max_length must be between 1 and the model's 128 positions"),
+    ({"max_length": 2000}, {}, "max_length must be between 1 and the model's 128 positions"),
+    ({"train_size": 10}, {}, "train_size 10 is smaller than one batch \\(16 reviews\\)"),
+    ({"test_size": 0}, {}, "test_size must be a positive number"),
+    ({}, {"learning_rate": -1.0}, "learning_rate must be positive"),
+])
+def test_impossible_settings_are_refused_before_any_data_loads(tmp_path, config, args, message):
+    # nsmc_dir points nowhere: a refusal that came after loading the data would name the missing files instead
+    with pytest.raises(ValueError, match=message):
+        finetuning.finetune(tiny_config(nsmc_dir=str(tmp_path / "no-data"), **config), tiny_args(tmp_path / "run", **args))
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_tokenizer_that_does_not_fit_the_model_is_refused():
+    from transformers import AutoTokenizer
+
+    char_tokenizer = AutoTokenizer.from_pretrained(str(REPO / "assets" / "albert-movie-char-small"))
+    with pytest.raises(ValueError, match=r"has [\d,]+ tokens but the model's embeddings have 32,000"):
+        finetuning.check_vocabulary(MODEL, char_tokenizer)
+    finetuning.check_vocabulary(MODEL, AutoTokenizer.from_pretrained(str(MODEL)))  # its own tokenizer fits
+
+
+def test_the_command_line_prints_one_error_line_for_a_users_mistake(tmp_path):
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / "train_nsmc.py"), "--output_dir", str(tmp_path / "x"),
+                             "--per_device_train_batch_size", "0"], capture_output=True, text=True, timeout=300,
+                            cwd=REPO, env={**os.environ, "KBALBERT_DEBUG": "0"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: per_device_train_batch_size must be")
+    assert "Traceback" not in result.stderr
