@@ -298,6 +298,7 @@ def finetune(config: FinetuneConfig, args=None, splits=None) -> dict[str, float]
     result without training again; another run's folder is refused (`runs.check_same_run`)."""
     planned = {**RECIPE, **(args or {})} if args is None or isinstance(args, dict) else dataclasses.asdict(args)
     check_arguments(config, planned)
+    check_model_path(config.model_path)
     lock = runs.locked(planned["output_dir"], "fine-tuning") if PartialState().is_main_process else contextlib.nullcontext()
     with lock:
         return _finetune(config, args, splits)

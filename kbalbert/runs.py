@@ -148,6 +148,7 @@ def locked(folder, what: str = "run"):
     """Holds `<folder>/.lock` (the process id) while a run writes into `folder`: a second run into the same folder is
     refused at once, naming the process that holds it; a lock whose process is gone (a killed run) is taken over."""
     folder = Path(folder)
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / ".lock"
     while True:
@@ -175,3 +176,6 @@ def locked(folder, what: str = "run"):
     finally:
         with contextlib.suppress(FileNotFoundError):
             lock.unlink()
+        if created:  # a run refused before it wrote anything leaves no empty folder behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()

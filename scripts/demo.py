@@ -4,13 +4,15 @@
     python scripts/demo.py --model outputs/02-pytorch/model  # any fine-tuned classifier folder (with its tokenizer)
     python scripts/demo.py --port 0                          # a free port, printed at start
 
-It runs offline; Ctrl+C stops it. The page itself is built by sentiment_demo.build_demo (notebook 02 shows it inline).
+It runs offline; Ctrl+C stops it. The page itself is built by kbalbert.demo.build_demo (notebook 02 shows it inline). A folder that is not a
+fine-tuned classifier with its tokenizer is refused with one `error:` line before anything loads.
 """
 
 from __future__ import annotations
 
 import argparse
 import socket
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,7 +35,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, got {args.port}")
-    sentiment_demo.check_model_folder(args.model)  # a wrong folder fails here, before torch and gradio load
+    try:
+        sentiment_demo.check_model_folder(args.model)  # a wrong folder fails here, before torch and gradio load
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
     classifier = sentiment_demo.SentimentClassifier(args.model)
     demo = sentiment_demo.build_demo(classifier)

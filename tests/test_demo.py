@@ -35,6 +35,8 @@ def test_clear_reviews_get_their_labels_and_the_shading_covers_the_text(classifi
         assert "".join(piece for piece, _ in spans) == text  # the shading shows the review as typed
         scores = [score for _, score in spans if score is not None]
         assert len(scores) >= 5 and max(abs(s) for s in scores) == pytest.approx(1.0)
+        # words are shaded whole: every shaded piece is one whitespace-separated word of the review
+        assert [piece for piece, score in spans if score is not None] == text.split()
         assert "앞부분만" not in note
 
 
@@ -54,6 +56,62 @@ def test_odd_and_long_input_is_answered(classifier, text):
     assert prediction.tokens <= sentiment_demo.MAX_LENGTH
     if text.startswith("정말"):  # 800 words; "ㅋ" * 5000 is one word, hence one [UNK] token
         assert prediction.truncated and prediction.tokens == sentiment_demo.MAX_LENGTH and "앞부분만" in note
+
+
+def test_a_review_the_model_cannot_read_says_so(classifier):
+    """Issue 43: emoji-only input was one [UNK] painted full red with 57% and no word that the answer is a guess."""
+    probabilities, note, spans = sentiment_demo.analyse(classifier, "😀😀👍🔥")
+    assert "모르는 글자" in note and "추측" in note
+    _, note, _ = sentiment_demo.analyse(classifier, POSITIVE)
+    assert "모르는 글자" not in note
+
+
+def test_a_long_review_says_it_was_cut_and_no_length_warning_is_printed(classifier, capfd):
+    text = "처음엔 지루했지만 " * 300 + "결말이 최고였다"
+    _, note, _ = sentiment_demo.analyse(classifier, text)
+    assert f"{classifier.max_length}토큰보다 길어 앞부분만" in note
+    assert "Token indices sequence length" not in capfd.readouterr().err
+
+
+def test_the_length_comes_from_the_classifiers_tokenizer_and_the_summary_from_its_card(classifier):
+    assert classifier.max_length == 128 == classifier.tokenizer.model_max_length
+    assert "NSMC 테스트 정확도 88.6%" in classifier.summary and "README.md" in classifier.summary
+
+
+def test_non_text_input_is_refused(classifier):
+    import gradio as gr
+
+    for value in (123, True, None):
+        with pytest.raises(gr.Error, match="글"):
+            sentiment_demo.analyse(classifier, value)
+
+
+def test_a_pretrained_folder_without_a_trained_head_is_refused():
+    """`scripts/demo.py --model assets/albert-movie-wp-small` used to serve LABEL_1 from a random head."""
+    with pytest.raises(ValueError, match="no trained classification head"):
+        sentiment_demo.check_model_folder(REPO / "assets" / "albert-movie-wp-small")
+    result = subprocess.run([sys.executable, "scripts/demo.py", "--model", "assets/albert-movie-wp-small"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.strip().startswith("error:") and len(result.stderr.splitlines()) == 1
+
+
+def test_a_kb_albert_vocab_txt_folder_is_served_with_the_char_tokenizer(tmp_path):
+    """KB-ALBERT's distributed format has vocab.txt and no tokenizer.json; AutoTokenizer alone asks for sentencepiece."""
+    import tokenization_kbalbert as tk
+    from transformers import AlbertConfig, AlbertForSequenceClassification
+
+    vocab = tk.build_char_vocab(["영화 정말 재밌다", "최악의 영화"])
+    folder = tmp_path / "kb-albert-like"
+    tokenizer = tk.KbAlbertCharTokenizerFast(vocab=vocab)
+    config = AlbertConfig(vocab_size=len(tokenizer), embedding_size=16, hidden_size=32, num_hidden_layers=1,
+                          num_attention_heads=1, intermediate_size=64, max_position_embeddings=64,
+                          id2label={0: "부정", 1: "긍정"}, label2id={"부정": 0, "긍정": 1})
+    AlbertForSequenceClassification(config).save_pretrained(folder)
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    served = sentiment_demo.SentimentClassifier(folder)
+    assert type(served.tokenizer).__name__ == "KbAlbertCharTokenizerFast" and served.max_length == 64
+    probabilities, _, _ = sentiment_demo.analyse(served, "영화 정말 재밌다")
+    assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
 
 
 def test_a_folder_without_its_tokenizer_is_refused(tmp_path):
@@ -112,6 +170,14 @@ def test_the_page_in_headless_chromium(tmp_path):
                 expect(result).to_contain_text(other)
                 expect(note).to_contain_text("토큰")
                 expect(page.locator("#tokens")).to_contain_text(text.split()[0])
+            expect(page.locator("#about")).to_contain_text("NSMC 테스트 정확도")  # from the model card
+            for text, expected_note in (("😀😀👍🔥", "추측"), ("처음엔 지루했지만 " * 200 + "결말이 최고였다", "앞부분만")):
+                review.fill(text)
+                page.locator("#classify").click()
+                expect(note).to_contain_text(expected_note, timeout=60_000)
+            review.fill(POSITIVE)
+            page.locator("#classify").click()
+            expect(result.locator("h2, .output-class").first).to_have_text("긍정", timeout=60_000)
             screenshot = REPO / "outputs" / "demo" / "demo.png"
             screenshot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(screenshot), full_page=True)
