@@ -90,6 +90,8 @@ class RecipeConfig:
     distill_learning_rate: float = setting(DistillSettings.learning_rate, "the student's learning rate")
     precision: str = setting("auto", "auto | fp32 | bf16 | fp16 (kbalbert.precision's rule)")
     seed: int = setting(RECIPE["seed"], "seed of every stage")
+    cards_from: str | None = setting(None, "only rewrite the model cards (README.md) of --export-to's two folders from "
+                                           "this recipe log (e.g. bench/results/default_model_recipe.json): no training")
 
 
 PRETRAINED_NAME, CLASSIFIER_NAME = "albert-movie-wp-small", "albert-movie-wp-small-nsmc"
@@ -202,14 +204,15 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
     else:
         shared["Pretraining"] = ("none: only the word embeddings are learned from the corpus, the rest is freshly "
                                  "initialised (seed 42) and learned during fine-tuning")
-    usage_base = ("from transformers import AutoModel, AutoTokenizer\n"
-                  f"tokenizer = AutoTokenizer.from_pretrained(\"assets/{PRETRAINED_NAME}\")\n"
-                  f"model = AutoModel.from_pretrained(\"assets/{PRETRAINED_NAME}\")")
+    usage_base = ("from transformers import pipeline\n"
+                  f"fill = pipeline(\"fill-mask\", model=\"{PRETRAINED_NAME}\")  # a folder with this name, or its Hub id\n"
+                  "print(fill(\"이 영화 정말 [MASK]\"))\n"
+                  "# Fine-tuning starts from the same folder: AutoModelForSequenceClassification.from_pretrained(...)")
     model_card(PRETRAINED_NAME, "A small Korean ALBERT for movie reviews: a domain WordPiece vocabulary, word2vec "
                "word embeddings and a short masked-language-model training on the review corpus, the starting point "
                "that this repository fine-tunes on NSMC.",
                shared, usage=usage_base, pipeline_tag="fill-mask" if "mlm" in log else "feature-extraction",
-               tags=["albert", "korean", "wordpiece", "word2vec"]).save(pretrained / "README.md")
+               tags=["albert", "korean", "wordpiece", "word2vec"]).save(pretrained / "README.md")  # its start: word2vec
 
     def training(name: str, what: str) -> str:
         stage = log[name]
@@ -235,10 +238,11 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
     facts["Labels"] = "0 = 부정 (negative), 1 = 긍정 (positive)"
     facts["At inference"] = "the ALBERT alone (no other model in the loop; the TF-IDF model only labelled training data)"
     usage = ("from transformers import pipeline\n"
-             f"classifier = pipeline(\"text-classification\", model=\"assets/{CLASSIFIER_NAME}\")\n"
-             "classifier(\"배우들 연기가 정말 좋았다\", truncation=True)  # truncation: reviews longer than 128 tokens")
+             f"classifier = pipeline(\"text-classification\", model=\"{CLASSIFIER_NAME}\", truncation=True)\n"
+             "# truncation=True: a review longer than the 128 tokens the model was trained at is read from its start\n"
+             "print(classifier([\"배우들 연기가 정말 좋았다\", \"시간 아깝다\"]))")
     model_card(CLASSIFIER_NAME, f"`{PRETRAINED_NAME}` fine-tuned on NSMC (Korean movie-review sentiment).", facts,
-               usage=usage, accuracy=final["test_accuracy"], f1=final["test_f1"],
+               usage=usage, accuracy=final["test_accuracy"], f1=final["test_f1"], base_model=PRETRAINED_NAME,
                tags=["albert", "korean", "wordpiece", "sentiment-analysis", "nsmc"]).save(classifier / "README.md")
 
 
@@ -412,6 +416,13 @@ if __name__ == "__main__":
 
     parser = HfArgumentParser(RecipeConfig, description=__doc__)
     (config,) = parser.parse_args_into_dataclasses()
+    if config.cards_from:  # the shipped models' cards, refreshed from the run that made them (weights untouched)
+        if not config.export_to:
+            parser.error("--cards-from needs --export-to (the folder that holds the two model folders, e.g. assets)")
+        write_cards(json.loads(Path(config.cards_from).read_text()), Path(config.export_to) / PRETRAINED_NAME,
+                    Path(config.export_to) / CLASSIFIER_NAME)
+        print(f"rewrote {Path(config.export_to) / PRETRAINED_NAME / 'README.md'} and {Path(config.export_to) / CLASSIFIER_NAME / 'README.md'}")
+        raise SystemExit(0)
     try:
         check(config)  # bad settings: one line, before any stage
     except (ValueError, FileNotFoundError, FileExistsError) as error:
