@@ -31,7 +31,7 @@ def unlabeled_reviews(corpus_texts, seen, size: int | None, seed: int = DATA.see
 
 
 def ensemble_teacher(train, validation, classifier_dir, texts, max_length: int = DATA.max_length,
-                     precision_name: str = "auto") -> tuple[np.ndarray, dict]:
+                     precision_name: str = "auto", progress: bool = False) -> tuple[np.ndarray, dict]:
     """
     The distillation teacher: `tfidf_teacher` fitted on `train` and the fine-tuned ALBERT in `classifier_dir`,
     averaged as w * TF-IDF + (1 - w) * ALBERT with w (0, 0.1, ..., 1) chosen on `validation`. Both models learn from
@@ -42,7 +42,7 @@ def ensemble_teacher(train, validation, classifier_dir, texts, max_length: int =
     tfidf_val = tfidf.predict_proba(validation["document"])
     # one pass of the ALBERT over validation and the unlabelled texts together: the model is loaded once
     albert = predict_proba(classifier_dir, list(validation["document"]) + list(texts), max_length=max_length,
-                           precision_name=precision_name)
+                           precision_name=precision_name, progress=progress)
     albert_val, albert_texts = albert[:len(y_val)], albert[len(y_val):]
     accuracy = {round(float(w), 1): float(((w * tfidf_val + (1 - w) * albert_val).argmax(1) == y_val).mean())
                 for w in np.linspace(0, 1, 11)}
@@ -108,7 +108,8 @@ def distill(classifier_dir, corpus_texts, output_dir, settings: DistillSettings 
         seen = list(splits["train"]["document"]) + list(splits["validation"]["document"])
         texts = unlabeled_reviews(corpus_texts, seen, settings.unlabeled, settings.seed)
         probs, accuracy = ensemble_teacher(splits["train"], splits["validation"], classifier_dir, texts,
-                                           max_length=data.max_length, precision_name=data.precision)
+                                           max_length=data.max_length, precision_name=data.precision,
+                                           progress=not data.quiet)
         write_soft_targets(targets, texts, probs)
         runs.write_json(teacher_file, {"unlabeled": len(texts), "validation_accuracy": accuracy})
     teacher = json.loads(teacher_file.read_text())
@@ -116,7 +117,7 @@ def distill(classifier_dir, corpus_texts, output_dir, settings: DistillSettings 
     if (out / "metrics.json").exists():
         return {**teacher, **json.loads((out / "metrics.json").read_text())}
     metrics = finetune(
-        dataclasses.replace(data, model_path=str(init or classifier_dir), soft_targets=str(targets), quiet=True),
+        dataclasses.replace(data, model_path=str(init or classifier_dir), soft_targets=str(targets)),
         training_arguments(output_dir=str(out), num_train_epochs=settings.epochs,
                            per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
                            seed=settings.seed, eval_steps=settings.eval_steps),

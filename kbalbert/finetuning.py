@@ -159,11 +159,12 @@ def log_evaluations_only(trainer) -> None:
 
     class EvaluationLine(TrainerCallback):
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-            if state.is_world_process_zero and metrics and "eval_accuracy" in metrics:
+            if state.is_world_process_zero and metrics and "eval_loss" in metrics:
                 losses = [h["loss"] for h in state.log_history if "loss" in h]
                 train = f", 학습 손실 {losses[-1]:.4f}" if losses else ""
-                print(f"스텝 {state.global_step:,}/{state.max_steps:,}{train}, 검증 손실 {metrics['eval_loss']:.4f}, "
-                      f"검증 정확도 {metrics['eval_accuracy']:.4f}", flush=True)
+                accuracy = f", 검증 정확도 {metrics['eval_accuracy']:.4f}" if "eval_accuracy" in metrics else ""
+                print(f"스텝 {state.global_step:,}/{state.max_steps:,}{train}, 검증 손실 {metrics['eval_loss']:.4f}{accuracy}",
+                      flush=True)
 
     callbacks = trainer.callback_handler.callbacks
     trainer.remove_callback(PrinterCallback)
@@ -366,9 +367,10 @@ def _finetune(config: FinetuneConfig, args=None, splits=None) -> dict[str, float
         compute_metrics=compute_metrics,
     )
     if config.quiet:  # with the progress bar off, the Trainer prints every log as a dict: quiet means neither
-
         trainer.remove_callback(PrinterCallback)
         trainer.remove_callback(ProgressCallback)
+    else:  # a progress bar with its time estimate, and one line per evaluation instead of a dict per log
+        log_evaluations_only(trainer)
     last = runs.last_complete_checkpoint(out)  # a checkpoint cut short by a crash is skipped
     trained = trainer.train(resume_from_checkpoint=last)
     test = trainer.evaluate(data["test"], metric_key_prefix="test")

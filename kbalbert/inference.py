@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 import tokenization_kbalbert
@@ -31,7 +32,8 @@ def inference_plan(accelerator: str, capability: tuple[int, int] | None, request
     return accelerator, chosen.precision
 
 
-def predict_proba(model_dir, texts, batch_size: int = FINETUNE.eval_batch_size, max_length: int = DATA.max_length, precision_name: str = "auto") -> np.ndarray:
+def predict_proba(model_dir, texts, batch_size: int = FINETUNE.eval_batch_size, max_length: int = DATA.max_length,
+                  precision_name: str = "auto", progress: bool = False) -> np.ndarray:
     """Class probabilities of a saved sequence classifier for `texts`, in their order (batched by length), on the
     accelerator PyTorch finds, at `inference_plan`'s precision for `precision_name`."""
 
@@ -43,7 +45,7 @@ def predict_proba(model_dir, texts, batch_size: int = FINETUNE.eval_batch_size, 
     order = np.argsort([len(ids) for ids in encoded["input_ids"]], kind="stable")
     probs = np.zeros((len(order), model.config.num_labels), dtype=np.float32)
     with torch.inference_mode(), precision.autocast(chosen, device):
-        for start in range(0, len(order), batch_size):
+        for start in tqdm(range(0, len(order), batch_size), desc="predicting", unit="batch", disable=not progress):
             rows = order[start:start + batch_size]
             batch = tokenizer.pad({k: [encoded[k][i] for i in rows] for k in encoded.keys()}, return_tensors="pt")
             logits = model(**batch.to(device)).logits.float()

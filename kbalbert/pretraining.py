@@ -38,6 +38,7 @@ def train_wordpiece(
     min_frequency: int = 3,
     limit_alphabet: int = 6_000,
     max_length: int = DATA.max_length,
+    show_progress: bool = False,
 ):
     """
     Trains a WordPiece vocabulary with 🤗 Tokenizers and wraps it as a transformers fast tokenizer.
@@ -53,6 +54,7 @@ def train_wordpiece(
         limit_alphabet: how many distinct characters the initial alphabet keeps. Korean needs thousands (NSMC train has
             3,004 distinct characters); at the library default (1,000) every word with a rarer syllable becomes [UNK].
         max_length: the tokenizer's `model_max_length`.
+        show_progress: 🤗 Tokenizers' progress bars (the recipe shows them; a notebook's output keeps them out).
     """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
@@ -65,7 +67,7 @@ def train_wordpiece(
     backend.decoder = decoders.WordPiece(prefix="##")
     trainer = trainers.WordPieceTrainer(
         vocab_size=vocab_size, min_frequency=min_frequency, limit_alphabet=limit_alphabet,
-        special_tokens=list(SPECIAL_TOKENS), continuing_subword_prefix="##", show_progress=False,
+        special_tokens=list(SPECIAL_TOKENS), continuing_subword_prefix="##", show_progress=show_progress,
     )
     backend.train_from_iterator(_batches(texts), trainer=trainer)
     cls, sep = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
@@ -337,13 +339,17 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
         lr_scheduler_type="linear", train_sampling_strategy="group_by_length", length_column_name="length",
         eval_strategy="steps", eval_steps=s.eval_steps, save_strategy="steps", save_steps=s.save_steps,
         save_total_limit=s.save_total_limit, logging_steps=50, report_to="none", seed=s.seed,
-        prediction_loss_only=True, disable_tqdm=True,
+        prediction_loss_only=True, disable_tqdm=s.quiet,  # a progress bar with its time estimate unless quiet
         **mlm_device_arguments(accelerator, chosen.precision),
     )
     trainer = Trainer(model=load_model(), args=args, train_dataset=train,
                       eval_dataset=held_out, data_collator=collate, callbacks=list(callbacks))
     if s.quiet:
         trainer.remove_callback(PrinterCallback)
+    else:  # the bar, and one line per held-out evaluation instead of a dict every 50 steps
+        from kbalbert.finetuning import log_evaluations_only
+
+        log_evaluations_only(trainer)
     last = runs.last_complete_checkpoint(out)  # a checkpoint cut short by a crash is skipped
     result = trainer.train(resume_from_checkpoint=last)
     history = [{"step": e["step"], "eval_loss": round(e["eval_loss"], 4)}

@@ -290,7 +290,8 @@ def _run(config: RecipeConfig) -> dict:
     tok_dir = work / "tokenizer"
     if not (tok_dir / "tokenizer.json").exists():
         start = time.perf_counter()
-        tokenizer = pretraining.train_wordpiece(texts(), config.vocab_size, config.min_frequency, config.limit_alphabet)
+        tokenizer = pretraining.train_wordpiece(texts(), config.vocab_size, config.min_frequency, config.limit_alphabet,
+                                                 show_progress=True)
         if len(tokenizer) > config.vocab_size:  # WordPiece keeps the whole alphabet, whatever the size asked for
             raise ValueError(f"--vocab-size {config.vocab_size} is smaller than this corpus's alphabet: the vocabulary "
                              f"has {len(tokenizer):,} tokens with --limit-alphabet {config.limit_alphabet}. Give "
@@ -358,7 +359,7 @@ def _run(config: RecipeConfig) -> dict:
     classifier = work / "nsmc" / "model"
     finetune_config = finetuning.FinetuneConfig(model_path=str(pretrained), nsmc_dir=config.nsmc_dir,
                                                 train_size=config.train_size, test_size=config.test_size,
-                                                precision=config.precision, quiet=True)
+                                                precision=config.precision)  # progress bar + a line per evaluation
     finetune_args = finetuning.training_arguments(output_dir=str(work / "nsmc"), num_train_epochs=config.epochs,
                                                   per_device_train_batch_size=config.batch_size,
                                                   learning_rate=config.learning_rate, seed=config.seed)
