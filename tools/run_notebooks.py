@@ -276,7 +276,10 @@ def run(path: Path, parameters: dict[str, str], output: Path | None) -> None:
     partial = target.with_name(f".{target.stem}.running.ipynb")
     try:
         papermill.execute_notebook(str(path), str(partial), parameters=parameters, cwd=str(REPO),
-                                  progress_bar=sys.stderr.isatty() or os.environ.get("KBALBERT_PROGRESS") == "1")
+                                  progress_bar=sys.stderr.isatty() or os.environ.get("KBALBERT_PROGRESS") == "1",
+                                  # the kernel's own start-up warnings ("[IPKernelApp] WARNING | Kernel is running over
+                                  # TCP ...") are about Jupyter's transport, not the lesson: errors only
+                                  extra_arguments=["--IPKernelApp.log_level=ERROR"])
     except BaseException:
         failed = REPO / "outputs" / "failed" / target.name
         if partial.exists():
