@@ -4,6 +4,7 @@ the address in colab_setup.py; with no argument it only rewrites the copies. tes
 
 from __future__ import annotations
 
+import argparse
 import ast
 import re
 import sys
@@ -63,4 +64,7 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("url", nargs="?", help="the repository's GitHub address (https://github.com/OWNER/NAME); "
+                                               "without it, only the copies are rewritten from colab_setup.REPO_URL")
+    main([parser.parse_args().url] if parser.parse_args().url else [])
