@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,6 +24,28 @@ WHITESPACE = re.compile(r"\s+")
 
 def normalise(text: str) -> str:
     return WHITESPACE.sub(" ", text).strip()
+
+
+class CorpusError(ValueError):
+    """A raw file this script cannot read: printed as one `error:` line naming the file (and the line)."""
+
+
+def read_records(path: Path) -> list[dict]:
+    """One raw file's reviews: a JSON list of objects, UTF-8. Anything else is refused naming the file and, for broken
+    JSON, the line and column."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise CorpusError(f"{path}: not UTF-8 (byte {error.start}); NSMC's raw files are UTF-8 (convert the file, e.g. "
+                          f"`iconv -f cp949 -t utf-8`)") from None
+    try:
+        records = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CorpusError(f"{path}, line {error.lineno}, column {error.colno}: not valid JSON ({error.msg})") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise CorpusError(f"{path}: expected a JSON list of reviews ({{\"review\": ...}} objects), got "
+                          f"{type(records).__name__}")
+    return records
 
 
 def build_corpus(raw_dir: str | Path, test_ids: Iterable[str], test_texts: Iterable[str]) -> tuple[list[str], dict]:
@@ -35,7 +58,7 @@ def build_corpus(raw_dir: str | Path, test_ids: Iterable[str], test_texts: Itera
     seen, lines = set(), []
     counts = {"files": len(files), "reviews": 0, "empty": 0, "repeated": 0, "test_by_id": 0, "test_by_text": 0}
     for path in files:
-        for record in json.loads(path.read_text(encoding="utf-8")):
+        for record in read_records(path):
             counts["reviews"] += 1
             text = normalise(record.get("review") or "")
             if not text:
@@ -63,13 +86,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nsmc-dir", help="folder with ratings_test.txt (default: NSMC_DIR, else download)")
     args = parser.parse_args(argv)
     from kbalbert import data as kd
+    from kbalbert import runs
 
     output = Path(args.output)
     if output.exists():  # checked first: nothing is read or built for a run that could not write its result
         raise SystemExit(f"{output} exists: give a new file name (nothing is overwritten).")
-    test = kd.load_nsmc(args.nsmc_dir)["test"]
-    lines, counts = build_corpus(args.raw_dir, test["id"], test["document"])
-    output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        test = kd.load_nsmc(args.nsmc_dir)["test"]
+        lines, counts = build_corpus(args.raw_dir, test["id"], test["document"])
+    except (CorpusError, kd.DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    runs.write_bytes(output, ("\n".join(lines) + "\n").encode("utf-8"))  # atomic: never a half-written corpus
     print(json.dumps({**counts, "output": str(output)}, ensure_ascii=False))
 
 

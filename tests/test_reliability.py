@@ -125,3 +125,22 @@ def test_the_command_line_prints_one_error_line_for_a_users_mistake(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: per_device_train_batch_size must be")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("content, message", [
+    (b'[{"review": "\xec\xa2\x8b\xec\x95\x84", "review_id": 1}', r"bad\.json, line 1, column \d+: not valid JSON"),
+    (b'{"review": "x"}', r"bad\.json: expected a JSON list of reviews"),
+    ('[{"review": "좋아요"}]'.encode("cp949"), r"bad\.json: not UTF-8"),
+])
+def test_build_corpus_names_the_file_it_cannot_read(tmp_path, content, message):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "good.json").write_text('[{"review": "재밌다", "review_id": 7}]', encoding="utf-8")
+    (raw / "bad.json").write_bytes(content)
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / "build_corpus.py"), str(raw), str(tmp_path / "out.txt")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    import re
+
+    assert re.search(message, result.stderr.strip().splitlines()[-1]), result.stderr
+    assert not (tmp_path / "out.txt").exists()
