@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -300,7 +301,10 @@ def finetune(config: FinetuneConfig, args=None, splits=None) -> dict[str, float]
     planned = {**RECIPE, **(args or {})} if args is None or isinstance(args, dict) else dataclasses.asdict(args)
     check_arguments(config, planned)
     check_model_path(config.model_path)
-    lock = runs.locked(planned["output_dir"], "fine-tuning") if PartialState().is_main_process else contextlib.nullcontext()
+    # Only the first process holds the lock (torchrun and accelerate launch number them in RANK); PartialState cannot
+    # tell yet, as the process group is set up later, with the TrainingArguments.
+    first = int(os.environ.get("RANK", "0")) == 0
+    lock = runs.locked(planned["output_dir"], "fine-tuning") if first else contextlib.nullcontext()
     with lock:
         return _finetune(config, args, splits)
 
