@@ -12,7 +12,7 @@
     "fp32" / "bf16" / "fp16"                    that, if the accelerator can run it at all
 
 `choose` decides, timing a few training steps on a CPU (`measure_cpu`, with `torch_train_step` for PyTorch or
-`keras_nsmc.precision_train_step` for Keras); the notebooks print the measurement and pass the result to
+`kbalbert.keras_albert.precision_train_step` for Keras); the notebooks print the measurement and pass the result to
 `TrainingArguments` (`trainer_flags`), `torch.autocast` (`autocast`) or Keras (`keras_policy`).
 """
 
@@ -28,7 +28,7 @@ CHOICES = ("auto", "fp32", "bf16", "fp16")
 ACCELERATORS = ("cpu", "cuda", "tpu")
 CPU_MARGIN = 1.2  # bf16 must train this many times faster than fp32 on a CPU to be chosen
 MIN_TIMED_STEPS = 3  # fewer timed steps than this cannot tell a real speed-up from noise: keep fp32
-DEFAULT_TIMED_STEPS = 6  # steps timed per precision by a CPU measurement (notebooks, train_nsmc.py, the MLM stage)
+DEFAULT_TIMED_STEPS = 6  # steps timed per precision by a CPU measurement (notebooks, scripts/train_nsmc.py, the MLM stage)
 KERAS_POLICIES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 
 

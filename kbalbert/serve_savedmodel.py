@@ -1,4 +1,4 @@
-"""Classifies Korean movie reviews with a model exported by notebook 03 (`keras_nsmc.export_for_serving`): TensorFlow
+"""Classifies Korean movie reviews with a model exported by notebook 03 (`kbalbert.keras_albert.export_for_serving`): TensorFlow
 and the tokenizer only, no Keras, keras_hub or PyTorch. The export folder holds this file as serve.py:
 
     python serve.py "리뷰 하나" "리뷰 둘"      # or one review per line on stdin; prints a JSON list

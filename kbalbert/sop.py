@@ -1,5 +1,5 @@
 """ALBERT's original pretraining objective on short reviews: sentence-order prediction (SOP) plus masked language
-modelling, as KB-ALBERT was pretrained. The shipped models use MLM alone (domain_albert.train_mlm); this collator is
+modelling, as KB-ALBERT was pretrained. The shipped models use MLM alone (kbalbert.pretraining.train_mlm); this collator is
 what bench/pretraining_plateau.py measured SOP with, kept with its tests so that comparison can be repeated."""
 
 from __future__ import annotations
