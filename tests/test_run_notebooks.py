@@ -49,6 +49,8 @@ def test_clean_strips_machine_state_and_keeps_the_lesson():
         nbformat.v4.new_output("stream", name="stdout", text=f"--nsmc-dir {run_notebooks.REPO.parent}/shared/data/nsmc\n"),
         nbformat.v4.new_output("stream", name="stderr", text="I0000 00:00:1796015419.794578    3933 port.cc:153] oneDNN custom "
                                "operations are on. You may see slightly different numerical results.\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="pyarrow/compute.py:231: FutureWarning: Specifying null_placement "
+                               "in SortOptions is deprecated as of 25.0.0.\n  return options_class(*args, **kwargs)\n"),
     ]
     notebook.cells = [cell]
     run_notebooks.clean(notebook)
