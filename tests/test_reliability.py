@@ -144,3 +144,21 @@ def test_build_corpus_names_the_file_it_cannot_read(tmp_path, content, message):
 
     assert re.search(message, result.stderr.strip().splitlines()[-1]), result.stderr
     assert not (tmp_path / "out.txt").exists()
+
+
+@pytest.mark.parametrize("name", ["02-Fine-tuning-ALBERT-in-PyTorch.ipynb", "03-Fine-tuning-ALBERT-in-TensorFlow.ipynb",
+                                  "04-Fine-tuning-ALBERT-with-TPU.ipynb"])
+def test_a_train_size_below_one_batch_is_refused_before_any_work(name):
+    """Notebook 02 with TRAIN_SIZE 100 used to stop with `IndexError: Index 113 out of range`; notebooks 02-04 now
+    refuse it at their settings check, naming the minimum (the check's own lines, run as the notebook runs them)."""
+    import nbformat
+
+    notebook = nbformat.read(REPO / name, as_version=4)
+    source = next(c.source for c in notebook.cells if c.cell_type == "code" and "TRAIN_SIZE < BATCH_SIZE" in c.source)
+    lines = source.splitlines()
+    start = next(i for i, line in enumerate(lines) if "TRAIN_SIZE < BATCH_SIZE" in line)
+    check = "\n".join(lines[start:start + 2])
+    with pytest.raises(ValueError, match="64 이상을 주세요"):
+        exec(check, {"TRAIN_SIZE": 100, "BATCH_SIZE": 64})
+    exec(check, {"TRAIN_SIZE": 64, "BATCH_SIZE": 64})  # one batch is enough
+    exec(check, {"TRAIN_SIZE": None, "BATCH_SIZE": 64})  # all reviews
