@@ -150,7 +150,8 @@ def test_build_corpus_names_the_file_it_cannot_read(tmp_path, content, message):
                                   "04-Fine-tuning-ALBERT-with-TPU.ipynb"])
 def test_a_train_size_below_one_batch_is_refused_before_any_work(name):
     """Notebook 02 with TRAIN_SIZE 100 used to stop with `IndexError: Index 113 out of range`; notebooks 02-04 now
-    refuse it at their settings check, naming the minimum (the check's own lines, run as the notebook runs them)."""
+    refuse a size below one batch at their settings check, naming the minimum (the check's own lines, run as the
+    notebook runs them), and 02's batch probes stay inside a small training set."""
     import nbformat
 
     notebook = nbformat.read(REPO / name, as_version=4)
@@ -159,6 +160,9 @@ def test_a_train_size_below_one_batch_is_refused_before_any_work(name):
     start = next(i for i, line in enumerate(lines) if "TRAIN_SIZE < BATCH_SIZE" in line)
     check = "\n".join(lines[start:start + 2])
     with pytest.raises(ValueError, match="64 이상을 주세요"):
-        exec(check, {"TRAIN_SIZE": 100, "BATCH_SIZE": 64})
+        exec(check, {"TRAIN_SIZE": 10, "BATCH_SIZE": 64})
     exec(check, {"TRAIN_SIZE": 64, "BATCH_SIZE": 64})  # one batch is enough
+    exec(check, {"TRAIN_SIZE": 100, "BATCH_SIZE": 64})  # the size that used to end in an IndexError
     exec(check, {"TRAIN_SIZE": None, "BATCH_SIZE": 64})  # all reviews
+    if name.startswith("02"):  # the length-sorted batch that measures padding and precision: never past the end
+        assert "min(middle + BATCH_SIZE, by_length.num_rows)" in "".join(c.source for c in notebook.cells)
