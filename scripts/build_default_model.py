@@ -88,6 +88,11 @@ class RecipeConfig:
     distill_unlabeled: int | None = setting(DistillSettings.unlabeled, "unlabelled reviews the teacher labels (default: "
                                             "every corpus review not in NSMC train or validation; 0: no distillation stage)")
     distill_learning_rate: float = setting(DistillSettings.learning_rate, "the student's learning rate")
+    distill_teachers: int = setting(DistillSettings.teachers, "fine-tuned ALBERTs averaged in the teacher: the stage-5 "
+                                    "classifier and N - 1 more fine-tuned with seeds seed + 1, ... on the same split")
+    pretrained_model: str | None = setting(None, "start stages 5-6 from this pretrained ALBERT folder (e.g. assets/"
+                                                 "albert-movie-wp-small) instead of building one: stages 1-4 are "
+                                                 "skipped and --export-to writes only the classifier")
     precision: str = setting("auto", "auto | fp32 | bf16 | fp16 (kbalbert.precision's rule)")
     seed: int = setting(RECIPE["seed"], "seed of every stage")
     cards_from: str | None = setting(None, "only rewrite the model cards (README.md) of --export-to's two folders from "
@@ -102,6 +107,12 @@ PRETRAINED_NAME, CLASSIFIER_NAME = "albert-movie-wp-small", "albert-movie-wp-sma
 PRETRAINING = ("corpus_path", "max_docs", "vocab_size", "min_frequency", "limit_alphabet", "w2v_dim", "w2v_window",
                "w2v_epochs", "hidden_size", "num_layers", "dropout", "mlm_steps", "mlm_corpus_epochs", "mlm_batch_size",
                "mlm_learning_rate", "seed")
+
+
+def exported_names(config: RecipeConfig) -> tuple[str, ...]:
+    """The folders --export-to writes: the pretrained ALBERT and the classifier, or only the classifier when the
+    pretrained ALBERT was given (--pretrained-model)."""
+    return (CLASSIFIER_NAME,) if config.pretrained_model else (PRETRAINED_NAME, CLASSIFIER_NAME)
 
 
 def machine() -> str:
@@ -130,13 +141,18 @@ def check(config: RecipeConfig) -> None:
     for name in ("mlm_steps", "mlm_corpus_epochs", "distill_unlabeled"):
         if getattr(config, name) is not None and getattr(config, name) < 0:
             raise ValueError(f"--{name.replace('_', '-')} must be 0 (skip the stage) or positive, got {getattr(config, name)}.")
+    if config.distill_teachers < 1:
+        raise ValueError(f"--distill-teachers must be 1 or more (the fine-tuned classifier itself is one), got "
+                         f"{config.distill_teachers}.")
+    if config.pretrained_model and not (Path(config.pretrained_model) / "config.json").is_file():
+        raise FileNotFoundError(f"--pretrained-model {config.pretrained_model} is not a model folder (no config.json).")
     if config.epochs <= 0 or config.learning_rate <= 0 or config.mlm_learning_rate <= 0 or config.distill_learning_rate <= 0:
         raise ValueError("--epochs and every learning rate must be positive.")
     if config.hidden_size % max(1, config.hidden_size // 64):
         raise ValueError(f"--hidden-size {config.hidden_size} must split evenly into hidden_size // 64 attention heads "
                          "(e.g. 128, 256, 384).")
     if config.export_to and not config.overwrite_export:
-        existing = [str(Path(config.export_to) / n) for n in (PRETRAINED_NAME, CLASSIFIER_NAME) if (Path(config.export_to) / n).exists()]
+        existing = [str(Path(config.export_to) / n) for n in exported_names(config) if (Path(config.export_to) / n).exists()]
         if existing:
             raise FileExistsError(f"{' and '.join(existing)} exist: --export-to does not replace them unless you add "
                                   "--overwrite-export true (or give another --export-to folder).")
@@ -158,7 +174,7 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
     """README.md model cards for both folders, from the recipe log (what ran, where, how long, what it scored)."""
     from kbalbert.cards import model_card
 
-    config = log["config"]
+    config = {**asdict(RecipeConfig()), **log["config"]}  # a log written before an option existed has its default
     stages = [s for s in ("tokenizer", "word2vec", "start", "mlm", "finetune", "distill") if s in log]
     stage_minutes = {s: log[s]["seconds"] / 60 for s in stages}
     shown = {s: f"{s} {m:.1f} min" for s, m in stage_minutes.items()}
@@ -177,6 +193,27 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
     minutes = sum(stage_minutes.values())
     recipe = (f"`{command(RecipeConfig(**config))}` (scripts/build_default_model.py; {about}{minutes:.0f} minutes in "
               f"all on {log['machine']}; stages: " + ", ".join(shown.values()) + ")")
+    if config.get("pretrained_model"):  # stages 5-6 only, from a pretrained ALBERT that has its own card
+        base = Path(config["pretrained_model"]).name
+        shared = {"Recipe": recipe, "Pretrained model": f"`{base}` (stages 1-4 of this recipe, given with "
+                  f"--pretrained-model; its own card says how it was built), fingerprint {log['pretrained_from']['fingerprint']}"}
+    else:
+        base = PRETRAINED_NAME
+        shared = pretraining_facts(log, config, recipe)
+        usage_base = ("from transformers import pipeline\n"
+                      f"fill = pipeline(\"fill-mask\", model=\"{PRETRAINED_NAME}\")  # a folder with this name, or its Hub id\n"
+                      "print(fill(\"이 영화 정말 [MASK]\"))\n"
+                      "# Fine-tuning starts from the same folder: AutoModelForSequenceClassification.from_pretrained(...)")
+        model_card(PRETRAINED_NAME, "A small Korean ALBERT for movie reviews: a domain WordPiece vocabulary, word2vec "
+                   "word embeddings and a short masked-language-model training on the review corpus, the starting point "
+                   "that this repository fine-tunes on NSMC.",
+                   shared, usage=usage_base, pipeline_tag="fill-mask" if "mlm" in log else "feature-extraction",
+                   tags=["albert", "korean", "wordpiece", "word2vec"]).save(pretrained / "README.md")  # its start: word2vec
+    write_classifier_card(log, config, shared, base, classifier)
+
+
+def pretraining_facts(log: dict, config: dict, recipe: str) -> dict:
+    """The pretrained ALBERT's card facts (stages 1-4), from the recipe log."""
     shared = {
         "Recipe": recipe,
         "Corpus": f"{log['tokenizer']['documents']:,} unlabelled movie reviews (NSMC's raw crawl minus every NSMC test "
@@ -204,15 +241,12 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
     else:
         shared["Pretraining"] = ("none: only the word embeddings are learned from the corpus, the rest is freshly "
                                  "initialised (seed 42) and learned during fine-tuning")
-    usage_base = ("from transformers import pipeline\n"
-                  f"fill = pipeline(\"fill-mask\", model=\"{PRETRAINED_NAME}\")  # a folder with this name, or its Hub id\n"
-                  "print(fill(\"이 영화 정말 [MASK]\"))\n"
-                  "# Fine-tuning starts from the same folder: AutoModelForSequenceClassification.from_pretrained(...)")
-    model_card(PRETRAINED_NAME, "A small Korean ALBERT for movie reviews: a domain WordPiece vocabulary, word2vec "
-               "word embeddings and a short masked-language-model training on the review corpus, the starting point "
-               "that this repository fine-tunes on NSMC.",
-               shared, usage=usage_base, pipeline_tag="fill-mask" if "mlm" in log else "feature-extraction",
-               tags=["albert", "korean", "wordpiece", "word2vec"]).save(pretrained / "README.md")  # its start: word2vec
+    return shared
+
+
+def write_classifier_card(log: dict, config: dict, shared: dict, base: str, classifier: Path) -> None:
+    """The NSMC classifier's card: the pretraining facts, its fine-tuning and distillation, its test score."""
+    from kbalbert.cards import model_card
 
     def training(name: str, what: str) -> str:
         stage = log[name]
@@ -228,10 +262,14 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
     if "distill" in log:
         final = log["distill"]
         teacher = ", ".join(f"{k} {v:.4f}" for k, v in final["teacher_validation_accuracy"].items())
+        n = config["distill_teachers"]
+        albert = ("the fine-tuned classifier above" if n == 1 else
+                  f"the average of {n} ALBERTs fine-tuned as above (the classifier and seeds "
+                  f"{', '.join(str(config['seed'] + k) for k in range(1, n))})")
         facts["Distillation"] = training(
             "distill", f"born-again: the fine-tuned classifier trained again on NSMC train (gold labels) plus "
             f"{final['unlabeled']:,} unlabelled corpus reviews (not in NSMC) labelled by a teacher, the probability "
-            f"average of TF-IDF char 2-5-grams + logistic regression and the fine-tuned classifier above, both trained "
+            f"average of TF-IDF char 2-5-grams + logistic regression and {albert}, all trained "
             f"on NSMC train only, weight chosen on validation (validation accuracy: {teacher})")
     facts["NSMC test"] = (f"{final['test_reviews']:,} reviews: accuracy {final['test_accuracy']:.4f}, macro F1 "
                           f"{final['test_f1']:.4f}")
@@ -241,51 +279,19 @@ def write_cards(log: dict, pretrained: Path, classifier: Path) -> None:
              f"classifier = pipeline(\"text-classification\", model=\"{CLASSIFIER_NAME}\", truncation=True)\n"
              "# truncation=True: a review longer than the 128 tokens the model was trained at is read from its start\n"
              "print(classifier([\"배우들 연기가 정말 좋았다\", \"시간 아깝다\"]))")
-    model_card(CLASSIFIER_NAME, f"`{PRETRAINED_NAME}` fine-tuned on NSMC (Korean movie-review sentiment).", facts,
-               usage=usage, accuracy=final["test_accuracy"], f1=final["test_f1"], base_model=PRETRAINED_NAME,
+    model_card(CLASSIFIER_NAME, f"`{base}` fine-tuned on NSMC (Korean movie-review sentiment).", facts,
+               usage=usage, accuracy=final["test_accuracy"], f1=final["test_f1"], base_model=base,
                tags=["albert", "korean", "wordpiece", "sentiment-analysis", "nsmc"]).save(classifier / "README.md")
 
 
-def run(config: RecipeConfig) -> dict:
-
-    from kbalbert import runs
-
-    check(config)
-    with runs.locked(config.work_dir, "recipe run"):  # one run per work folder at a time
-        return _run(config)
-
-
-def _run(config: RecipeConfig) -> dict:
+def pretrain(config: RecipeConfig, work: Path, texts, corpus_dataset, stage) -> Path:
+    """Stages 1-4 (vocabulary, word2vec, start, MLM), each skipped when its output exists; returns the pretrained
+    model's folder. `texts()` / `corpus_dataset()` load the corpus on first use; `stage` records a finished stage."""
     import numpy as np
     from transformers import AutoTokenizer
 
     import tokenization_kbalbert
-    from kbalbert import data as kd
-    from kbalbert import distillation, finetuning, pretraining, runs
-
-    work = Path(config.work_dir)
-    # A work folder's pretraining belongs to one set of settings: finished stages are reused only by a rerun with the
-    # same ones (the later stages check their own records below).
-    defining = {k: getattr(config, k) for k in PRETRAINING}
-    defining["corpus_path"] = str(Path(config.corpus_path).expanduser().resolve())
-    runs.check_same_run(work / "recipe_settings.json", defining, "recipe (pretraining)")
-    log_file = work / "recipe_log.json"
-    log = json.loads(log_file.read_text()) if log_file.exists() else {}
-
-    def stage(name, seconds, **extra):
-        log[name] = {"seconds": round(seconds, 1), **extra}
-        runs.write_json(log_file, log)
-        print(f"[{name}] {log[name]}", flush=True)
-
-    corpus = None
-
-    def texts():
-        nonlocal corpus
-        if corpus is None:
-            corpus = kd.load_corpus(config.corpus_path)
-            if config.max_docs:
-                corpus = corpus.select(range(min(config.max_docs, corpus.num_rows)))
-        return corpus["text"]
+    from kbalbert import pretraining, runs
 
     tok_dir = work / "tokenizer"
     if not (tok_dir / "tokenizer.json").exists():
@@ -303,7 +309,6 @@ def _run(config: RecipeConfig) -> dict:
         partial.rename(tok_dir)
         stage("tokenizer", time.perf_counter() - start, vocab_size=len(tokenizer), documents=len(texts()))
     tokenizer = AutoTokenizer.from_pretrained(str(tok_dir))
-
     vectors_file = work / "word2vec.npy"
     vectors = None
     if vectors_file.exists():
@@ -335,14 +340,65 @@ def _run(config: RecipeConfig) -> dict:
         pretrained = work / "mlm" / "model"
         if not (pretrained / "model.safetensors").exists():
             start = time.perf_counter()
-            texts()  # loads the corpus (config.max_docs of it)
-            report = pretraining.train_mlm(start_dir, corpus,
+            report = pretraining.train_mlm(start_dir, corpus_dataset(),
                                              work / "mlm", pretraining.MlmSettings(
                                                  max_steps=config.mlm_steps, corpus_epochs=config.mlm_corpus_epochs,
                                                  batch_size=config.mlm_batch_size,
                                                  learning_rate=config.mlm_learning_rate, precision=config.precision,
                                                  seed=config.seed))
             stage("mlm", time.perf_counter() - start, **report)
+    return pretrained
+
+
+def run(config: RecipeConfig) -> dict:
+
+    from kbalbert import runs
+
+    check(config)
+    with runs.locked(config.work_dir, "recipe run"):  # one run per work folder at a time
+        return _run(config)
+
+
+def _run(config: RecipeConfig) -> dict:
+    from kbalbert import data as kd
+    from kbalbert import distillation, finetuning, runs
+
+    work = Path(config.work_dir)
+    # A work folder's pretraining belongs to one set of settings: finished stages are reused only by a rerun with the
+    # same ones (the later stages check their own records below).
+    defining = {k: getattr(config, k) for k in PRETRAINING}
+    defining["corpus_path"] = str(Path(config.corpus_path).expanduser().resolve())
+    if config.pretrained_model:  # stages 1-4 are not run: the given model (by content) defines what follows
+        defining = {"pretrained_model": runs.fingerprint(config.pretrained_model), "corpus_path": defining["corpus_path"],
+                    "max_docs": config.max_docs, "seed": config.seed}
+    runs.check_same_run(work / "recipe_settings.json", defining, "recipe (pretraining)")
+    log_file = work / "recipe_log.json"
+    log = json.loads(log_file.read_text()) if log_file.exists() else {}
+
+    def stage(name, seconds, **extra):
+        log[name] = {"seconds": round(seconds, 1), **extra}
+        runs.write_json(log_file, log)
+        print(f"[{name}] {log[name]}", flush=True)
+
+    corpus = None
+
+    def texts():
+        nonlocal corpus
+        if corpus is None:
+            corpus = kd.load_corpus(config.corpus_path)
+            if config.max_docs:
+                corpus = corpus.select(range(min(config.max_docs, corpus.num_rows)))
+        return corpus["text"]
+
+    def corpus_dataset():
+        texts()
+        return corpus
+
+    if config.pretrained_model:
+        pretrained = Path(config.pretrained_model)
+        log["pretrained_from"] = {"path": config.pretrained_model, "fingerprint": runs.fingerprint(pretrained)}
+    else:
+        pretrained = pretrain(config, work, texts, corpus_dataset, stage)
 
     nsmc = None
 
@@ -378,10 +434,13 @@ def _run(config: RecipeConfig) -> dict:
         metrics = distillation.distill(
             classifier, texts(), work / "distilled",
             distillation.DistillSettings(unlabeled=config.distill_unlabeled, learning_rate=config.distill_learning_rate,
-                                       epochs=config.epochs, batch_size=config.batch_size, seed=config.seed),
+                                       epochs=config.epochs, batch_size=config.batch_size, seed=config.seed,
+                                       teachers=config.distill_teachers),
             finetuning.FinetuneConfig(nsmc_dir=config.nsmc_dir, train_size=config.train_size,
                                       test_size=config.test_size, precision=config.precision),
-            splits=splits())
+            splits=splits(), pretrained=pretrained,
+            finetune_args={"num_train_epochs": config.epochs, "per_device_train_batch_size": config.batch_size,
+                           "learning_rate": config.learning_rate})
         if not finished:
             stage("distill", time.perf_counter() - start, unlabeled=metrics["unlabeled"],
                   teacher_validation_accuracy=metrics["teacher_validation_accuracy"],
@@ -389,7 +448,7 @@ def _run(config: RecipeConfig) -> dict:
         classifier = work / "distilled" / "model"
 
     recorded = asdict(config)
-    for key in ("corpus_path", "nsmc_dir"):  # where the data was, relative to the repository (no machine paths)
+    for key in ("corpus_path", "nsmc_dir", "pretrained_model"):  # where the data was, relative to the repository (no machine paths)
         if recorded[key]:
             recorded[key] = os.path.relpath(recorded[key], REPO)
     log["config"], log["machine"] = recorded, machine()
@@ -398,14 +457,16 @@ def _run(config: RecipeConfig) -> dict:
 
     if config.export_to:
         target = Path(config.export_to)
-        for source, name in ((pretrained, PRETRAINED_NAME), (classifier, CLASSIFIER_NAME)):
+        sources = {PRETRAINED_NAME: pretrained, CLASSIFIER_NAME: classifier}
+        for name in exported_names(config):
+            source = sources[name]
             partial = target / f".{name}.partial"  # copied whole first, then swapped in: never a half-written folder
             shutil.rmtree(partial, ignore_errors=True)
             shutil.copytree(source, partial)
             if (target / name).exists():  # only with overwrite_export (checked before the first stage)
                 shutil.rmtree(target / name)
             partial.rename(target / name)
-        print(f"exported to {target / PRETRAINED_NAME} and {target / CLASSIFIER_NAME}")
+        print("exported to " + " and ".join(str(target / name) for name in exported_names(config)))
     return log
 
 
