@@ -193,6 +193,18 @@ def splits_digest(splits) -> str:
     return digest.hexdigest()[:16]
 
 
+def check_utf8(path) -> None:
+    """Refuses a text file that is not UTF-8 (say cp949, as Windows' Korean editors save it), naming its first
+    undecodable line."""
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise DataError(f"{path}, line {number}: not UTF-8 ({error.reason} at byte {error.start}). Save the file "
+                                f"as UTF-8, e.g. `iconv -f cp949 -t utf-8 {Path(path).name} > utf8.txt`.") from None
+
+
 def load_corpus(path: str | os.PathLike, min_chars: int = 1):
     """
     Loads an unlabelled corpus, one document per line, as a `datasets.Dataset` with a `text` column.
@@ -219,7 +231,12 @@ def load_corpus(path: str | os.PathLike, min_chars: int = 1):
     empty = [f for f in files if Path(f).stat().st_size == 0]
     if len(empty) == len(files):  # datasets cannot even infer a schema from empty files ("DatasetGenerationError")
         raise DataError(f"{path} is empty ({len(files)} file(s) of 0 bytes). Put documents there, one per line.")
-    corpus = load_dataset("text", data_files=[f for f in files if f not in empty], split="train")
+    try:
+        corpus = load_dataset("text", data_files=[f for f in files if f not in empty], split="train")
+    except Exception as error:  # datasets wraps a decoding error in DatasetGenerationError: name the file and line
+        for f in files:
+            check_utf8(f)
+        raise DataError(f"{path} could not be read as text, one document per line: {error}") from error
     corpus = corpus.filter(lambda batch: [len(t.strip()) >= min_chars for t in batch["text"]], batched=True)
     if corpus.num_rows == 0:
         raise DataError(f"{path} holds no line of at least {min_chars} characters.")

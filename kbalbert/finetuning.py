@@ -273,6 +273,32 @@ def check_arguments(config: FinetuneConfig, planned: dict) -> None:
     if not whole(config.max_length) or config.max_length < 1 or (positions and config.max_length > positions):
         raise ValueError(f"max_length must be between 1 and the model's {positions or 'position'} positions, "
                          f"got {config.max_length!r}")
+    if config.soft_targets:
+        check_soft_targets(config.soft_targets)
+
+
+def check_soft_targets(path) -> None:
+    """Refuses a soft-targets file that `with_soft_targets` cannot read as the teacher's labels, naming the first bad
+    line: each line one JSON object {"document": text, "probs": [P(부정), P(긍정)]}, probabilities summing to 1."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"soft_targets {path} not found: give the .jsonl file the teacher wrote "
+                                "(distillation.write_soft_targets)")
+    expected = 'one JSON object per line, {"document": "...", "probs": [P(부정), P(긍정)]}'
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}, line {number}: not JSON ({error.msg}); expected {expected}") from None
+            probs = row.get("probs") if isinstance(row, dict) else None
+            if (not isinstance(row, dict) or not isinstance(row.get("document"), str) or not isinstance(probs, list)
+                    or len(probs) != 2 or not all(isinstance(p, (int, float)) and 0 <= p <= 1 for p in probs)
+                    or abs(sum(probs) - 1) > 1e-3):
+                raise ValueError(f"{path}, line {number}: {line.strip()[:80]!r} is not a teacher label; expected "
+                                 f"{expected}, probabilities in [0, 1] summing to 1")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path} is empty: expected {expected}")
 
 
 def check_vocabulary(model_path, tokenizer) -> None:

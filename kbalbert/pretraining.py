@@ -104,6 +104,7 @@ def word2vec_vectors(
     std: float = 0.05,
     seed: int = DATA.seed,
     workers: int = 2,
+    show_progress: bool = False,
 ) -> tuple[np.ndarray, dict[str, float]]:
     """
     Skip-gram word2vec (gensim) over the texts as WordPiece tokens: one vector per vocabulary entry, as a
@@ -113,16 +114,30 @@ def word2vec_vectors(
     rescaled to standard deviation `std`, the scale of a freshly initialised embedding (0.02) rather than word2vec's
     own (whose norms grow with frequency), so the first fine-tuning steps are not dominated by a few large vectors.
 
+    `show_progress`: a progress bar per word2vec epoch, with its time estimate (the recipe shows it).
+
     Returns the matrix and a small report: tokens seen, vocabulary covered, seconds.
     """
     from gensim.models import Word2Vec
+    from gensim.models.callbacks import CallbackAny2Vec
+    from tqdm.auto import tqdm
+
+    class EpochBar(CallbackAny2Vec):  # gensim reports epochs through callbacks, not a bar
+        def __init__(self):
+            self.bar = tqdm(total=epochs, desc="word2vec", unit="epoch", disable=not show_progress)
+
+        def on_epoch_end(self, model):
+            self.bar.update(1)
+
+        def on_train_end(self, model):
+            self.bar.close()
 
     start = time.perf_counter()
     # verbose=False: whole reviews are counted, untruncated, so the "longer than the maximum length" warning is moot
     ids = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
     sentences = [[str(i) for i in row] for row in ids if row]
     w2v = Word2Vec(sentences=sentences, vector_size=dim, window=window, min_count=1, sg=1, epochs=epochs,
-                   workers=workers, seed=seed)
+                   workers=workers, seed=seed, callbacks=[EpochBar()])
     rng = np.random.default_rng(seed)
     matrix = rng.normal(0.0, std, size=(len(tokenizer), dim)).astype(np.float32)
     covered = 0

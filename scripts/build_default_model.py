@@ -318,7 +318,7 @@ def pretrain(config: RecipeConfig, work: Path, texts, corpus_dataset, stage) -> 
             print(f"note: {vectors_file} cannot be read ({error}); computing the word2vec vectors again", flush=True)
     if vectors is None or vectors.shape != (len(tokenizer), config.w2v_dim):
         vectors, report = pretraining.word2vec_vectors(tokenizer, texts(), config.w2v_dim, config.w2v_window,
-                                                         config.w2v_epochs, seed=config.seed)
+                                                         config.w2v_epochs, seed=config.seed, show_progress=True)
         buffer = io.BytesIO()
         np.save(buffer, vectors)
         runs.write_bytes(vectors_file, buffer.getvalue())  # atomic: a temporary file, then renamed

@@ -66,6 +66,15 @@ def test_word2vec_vectors_cover_the_corpus_tokens_at_the_asked_scale(tokenizer):
     assert np.allclose(vectors[sorted(seen)].std(axis=1), 0.05, rtol=1e-3)  # every learned row rescaled
 
 
+def test_word2vec_shows_a_bar_per_epoch_only_when_asked(tokenizer, capsys):
+    """Issue 43: the recipe's word2vec stage (minutes over the corpus) shows its progress with a time estimate."""
+    da.word2vec_vectors(tokenizer, REVIEWS, dim=8, window=2, epochs=3, workers=1, show_progress=True)
+    shown = capsys.readouterr().err
+    assert "word2vec: 100%" in shown and "3/3" in shown
+    da.word2vec_vectors(tokenizer, REVIEWS, dim=8, window=2, epochs=3, workers=1)
+    assert "word2vec" not in capsys.readouterr().err  # a notebook's output keeps it out
+
+
 def test_build_albert_puts_the_vectors_in_the_word_embeddings_and_nothing_else_changes(tokenizer):
     size = da.AlbertSize(embedding_size=16, hidden_size=32, num_layers=2, num_heads=2, intermediate_size=64)
     vectors = np.random.default_rng(0).normal(size=(len(tokenizer), 16)).astype(np.float32)

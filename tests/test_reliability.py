@@ -166,3 +166,81 @@ def test_a_train_size_below_one_batch_is_refused_before_any_work(name):
     exec(check, {"TRAIN_SIZE": None, "BATCH_SIZE": 64})  # all reviews
     if name.startswith("02"):  # the length-sorted batch that measures padding and precision: never past the end
         assert "min(middle + BATCH_SIZE, by_length.num_rows)" in "".join(c.source for c in notebook.cells)
+
+
+def test_a_corpus_that_is_not_utf8_is_refused_naming_the_file_and_line(tmp_path):
+    """The recipe on a cp949 corpus used to stop with datasets' DatasetGenerationError; `load_corpus` (the recipe,
+    notebook 00, the MLM scripts) now names the file and the first line that is not UTF-8, and says how to convert."""
+    from kbalbert import data as kd
+
+    corpus = tmp_path / "reviews.txt"
+    corpus.write_bytes("재밌다\n".encode("utf-8") * 3 + "최악이다\n".encode("cp949") + "좋아요\n".encode("utf-8"))
+    with pytest.raises(kd.DataError, match=r"reviews\.txt, line 4: not UTF-8 .*iconv -f cp949 -t utf-8"):
+        kd.load_corpus(corpus)
+    result = subprocess.run([sys.executable, str(REPO / "scripts" / "build_default_model.py"), "--corpus-path",
+                             str(corpus), "--work-dir", str(tmp_path / "work")], capture_output=True, text=True,
+                            timeout=300, cwd=REPO, env={**os.environ, "KBALBERT_DEBUG": "0"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ") and "line 4: not UTF-8" in result.stderr
+
+
+@pytest.mark.parametrize("line, message", [
+    ('{"document": "재밌다", "probs": [0.2, 0.8]', "line 2: not JSON"),
+    ('{"document": "재밌다"}', "line 2: .* is not a teacher label"),
+    ('{"document": "재밌다", "probs": [0.2, 0.3, 0.5]}', "line 2: .* is not a teacher label"),
+    ('{"document": "재밌다", "probs": [0.6, 0.6]}', "summing to 1"),
+    ('["재밌다", [0.2, 0.8]]', "line 2: .* is not a teacher label"),
+])
+def test_a_malformed_soft_targets_file_is_refused_before_any_data_loads(tmp_path, line, message, monkeypatch):
+    """A malformed soft-targets file used to end in a TypeError deep inside datasets; it is now refused by the
+    argument check, naming the file and the line, before NSMC loads."""
+    targets = tmp_path / "soft_targets.jsonl"
+    targets.write_text('{"document": "좋아요", "probs": [0.1, 0.9]}\n' + line + "\n", encoding="utf-8")
+    monkeypatch.setattr(finetuning.kd, "load_nsmc", lambda *a, **k: pytest.fail("NSMC loaded before the check"))
+    with pytest.raises(ValueError, match=message):
+        finetuning.finetune(tiny_config(soft_targets=str(targets)), tiny_args(tmp_path / "out"))
+    with pytest.raises(FileNotFoundError, match="soft_targets .* not found"):
+        finetuning.finetune(tiny_config(soft_targets=str(tmp_path / "missing.jsonl")), tiny_args(tmp_path / "out"))
+
+
+def test_a_killed_notebook_run_leaves_the_notebook_as_it_was_and_the_rerun_finishes(tmp_path):
+    """A notebook run stopped by SIGTERM (a closed terminal, a CI timeout): the notebook keeps its bytes, the
+    half-run copy is kept under outputs/failed/ to read, no hidden file stays behind, and the same command run again
+    finishes and writes the notebook."""
+    import signal
+    import time
+
+    import nbformat
+
+    name = f"killed-run-test-{os.getpid()}.ipynb"
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("SLEEP = 60", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(f"import pathlib, time\npathlib.Path({str(tmp_path / 'started')!r}).touch()\n"
+                                  "time.sleep(SLEEP)\nprint('finished')"),
+    ])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / name
+    nbformat.write(notebook, path)
+    before = path.read_bytes()
+    failed = REPO / "outputs" / "failed" / name
+    command = [sys.executable, str(REPO / "tools" / "run_notebooks.py"), str(path)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 120
+        while not (tmp_path / "started").exists():
+            assert process.poll() is None and time.time() < deadline, "the notebook did not start"
+            time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=120)
+        assert process.returncode != 0
+        assert path.read_bytes() == before, "the killed run changed the notebook"
+        assert failed.is_file() and "the failed run is in" in output
+        assert not list(tmp_path.glob(".*running*")), "a hidden half-written notebook stayed behind"
+        # The same command, this time to the end (the sleep shortened through its parameter):
+        again = subprocess.run(command + ["-p", "SLEEP", "0"], cwd=REPO, capture_output=True, text=True, timeout=300)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "finished" in json.dumps(nbformat.read(path, as_version=4).cells[1].outputs)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        failed.unlink(missing_ok=True)
