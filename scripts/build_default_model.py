@@ -14,7 +14,9 @@ say, `--distill-unlabeled` reuses stages 1-5 once `distilled/` is deleted:
   1. tokenizer/      WordPiece vocabulary trained on the unlabelled review corpus (pretraining.train_wordpiece)
   2. word2vec.npy    skip-gram vectors of the WordPiece tokens over the same corpus (pretraining.word2vec_vectors)
   3. start/          a small ALBERT whose word embeddings are those vectors (pretraining.build_albert)
-  4. mlm/model/      masked-language-model training of that ALBERT on the corpus, one review per row
+  4. mlm/model/      masked-language-model training of that ALBERT on the corpus, one review per row on a CPU,
+                     several whole reviews per 128-token row on a GPU (`--mlm-layout`; packed rows take a larger batch
+                     and learning rate, `--mlm-packed-batch-size`, `--mlm-packed-learning-rate`)
                      (pretraining.train_mlm; `--mlm-corpus-epochs N` for N passes over the corpus instead of
                      `--mlm-steps`; `--mlm-steps 0` skips it): the pretrained model that is shipped
 
@@ -85,6 +87,10 @@ class RecipeConfig:
     mlm_corpus_epochs: float = setting(MLM.corpus_epochs, helped(MlmDefaults, "corpus_epochs") + "; 0: --mlm-steps instead")
     mlm_batch_size: int = setting(MlmSettings.batch_size, "MLM " + helped(MlmDefaults, "batch_size"))
     mlm_learning_rate: float = setting(MlmSettings.learning_rate, "MLM " + helped(MlmDefaults, "learning_rate"))
+    mlm_layout: str = setting(MLM.layout, "MLM " + helped(MlmDefaults, "layout"))
+    mlm_packed_batch_size: int = setting(MLM.packed_batch_size, "MLM " + helped(MlmDefaults, "packed_batch_size"))
+    mlm_packed_learning_rate: float = setting(MLM.packed_learning_rate,
+                                              "MLM " + helped(MlmDefaults, "packed_learning_rate"))
     distill_unlabeled: int | None = setting(DistillSettings.unlabeled, "unlabelled reviews the teacher labels (default: "
                                             "every corpus review not in NSMC train or validation; 0: no distillation stage)")
     distill_learning_rate: float = setting(DistillSettings.learning_rate, "the student's learning rate")
@@ -106,7 +112,7 @@ PRETRAINED_NAME, CLASSIFIER_NAME = "albert-movie-wp-small", "albert-movie-wp-sma
 # which stage folder to delete; where NSMC lies, the precision and the export do not define any stage.
 PRETRAINING = ("corpus_path", "max_docs", "vocab_size", "min_frequency", "limit_alphabet", "w2v_dim", "w2v_window",
                "w2v_epochs", "hidden_size", "num_layers", "dropout", "mlm_steps", "mlm_corpus_epochs", "mlm_batch_size",
-               "mlm_learning_rate", "seed")
+               "mlm_learning_rate", "mlm_layout", "mlm_packed_batch_size", "mlm_packed_learning_rate", "seed")
 
 
 def exported_names(config: RecipeConfig) -> tuple[str, ...]:
@@ -131,7 +137,7 @@ def check(config: RecipeConfig) -> None:
 
     config.precision = precision.check(config.precision)
     positive = ("vocab_size", "w2v_dim", "w2v_window", "w2v_epochs", "hidden_size", "num_layers", "batch_size",
-                "mlm_batch_size")
+                "mlm_batch_size", "mlm_packed_batch_size")
     for name in positive:
         if getattr(config, name) <= 0:
             raise ValueError(f"--{name.replace('_', '-')} must be positive, got {getattr(config, name)}.")
@@ -146,7 +152,10 @@ def check(config: RecipeConfig) -> None:
                          f"{config.distill_teachers}.")
     if config.pretrained_model and not (Path(config.pretrained_model) / "config.json").is_file():
         raise FileNotFoundError(f"--pretrained-model {config.pretrained_model} is not a model folder (no config.json).")
-    if config.epochs <= 0 or config.learning_rate <= 0 or config.mlm_learning_rate <= 0 or config.distill_learning_rate <= 0:
+    if config.mlm_layout not in ("auto", "review", "packed"):
+        raise ValueError(f"--mlm-layout must be auto, review or packed, got {config.mlm_layout!r}.")
+    if (config.epochs <= 0 or config.learning_rate <= 0 or config.mlm_learning_rate <= 0
+            or config.mlm_packed_learning_rate <= 0 or config.distill_learning_rate <= 0):
         raise ValueError("--epochs and every learning rate must be positive.")
     if config.hidden_size % max(1, config.hidden_size // 64):
         raise ValueError(f"--hidden-size {config.hidden_size} must split evenly into hidden_size // 64 attention heads "
@@ -232,10 +241,13 @@ def pretraining_facts(log: dict, config: dict, recipe: str) -> dict:
         mlm = log["mlm"]
         shared["Pretraining"] = (
             f"masked language model on the corpus from the word2vec start: {mlm['steps']:,} steps of "
-            f"{config['mlm_batch_size']} reviews"
+            + (f"{config['mlm_packed_batch_size']} rows of up to 128 tokens" if mlm.get("layout") == "packed" else
+               f"{config['mlm_batch_size']} reviews")
             + (f" ({mlm['corpus_epochs']:g} corpus epochs)" if "corpus_epochs" in mlm else "")
-            + f" (one review per row, 15% of tokens masked, MLM head at the masked positions), lr "
-            f"{config['mlm_learning_rate']}, precision {mlm['precision']}; held-out loss {mlm['final_eval_loss']:.2f} "
+            + (" (several whole reviews per row, separated by [SEP]" if mlm.get("layout") == "packed" else
+               " (one review per row")
+            + ", 15% of tokens masked, MLM head at the masked positions), lr "
+            f"{mlm.get('learning_rate', config['mlm_learning_rate'])}, precision {mlm['precision']}; held-out loss {mlm['final_eval_loss']:.2f} "
             f"(perplexity {mlm['final_eval_perplexity']:.0f}) against {mlm['unigram_loss']:.2f} for token frequencies "
             "alone")
     else:
@@ -340,14 +352,26 @@ def pretrain(config: RecipeConfig, work: Path, texts, corpus_dataset, stage) -> 
         pretrained = work / "mlm" / "model"
         if not (pretrained / "model.safetensors").exists():
             start = time.perf_counter()
+            packed = mlm_layout(config) == "packed"
             report = pretraining.train_mlm(start_dir, corpus_dataset(),
                                              work / "mlm", pretraining.MlmSettings(
                                                  max_steps=config.mlm_steps, corpus_epochs=config.mlm_corpus_epochs,
-                                                 batch_size=config.mlm_batch_size,
-                                                 learning_rate=config.mlm_learning_rate, precision=config.precision,
+                                                 batch_size=config.mlm_packed_batch_size if packed else config.mlm_batch_size,
+                                                 learning_rate=config.mlm_packed_learning_rate if packed
+                                                 else config.mlm_learning_rate, pack=packed, precision=config.precision,
                                                  seed=config.seed))
-            stage("mlm", time.perf_counter() - start, **report)
+            stage("mlm", time.perf_counter() - start, layout=mlm_layout(config), learning_rate=config.mlm_packed_learning_rate
+                  if packed else config.mlm_learning_rate, **report)
     return pretrained
+
+
+def mlm_layout(config: RecipeConfig) -> str:
+    """The MLM stage's rows: `--mlm-layout`, where auto means packed on a GPU and one review per row on a CPU."""
+    if config.mlm_layout != "auto":
+        return config.mlm_layout
+    import torch
+
+    return "packed" if torch.cuda.is_available() else "review"
 
 
 def run(config: RecipeConfig) -> dict:
@@ -368,6 +392,7 @@ def _run(config: RecipeConfig) -> dict:
     # same ones (the later stages check their own records below).
     defining = {k: getattr(config, k) for k in PRETRAINING}
     defining["corpus_path"] = str(Path(config.corpus_path).expanduser().resolve())
+    defining["mlm_layout"] = mlm_layout(config)  # auto, resolved: the same folder on another machine is another run
     if config.pretrained_model:  # stages 1-4 are not run: the given model (by content) defines what follows
         defining = {"pretrained_model": runs.fingerprint(config.pretrained_model), "corpus_path": defining["corpus_path"],
                     "max_docs": config.max_docs, "seed": config.seed}

@@ -1,5 +1,6 @@
 """domain_albert: the WordPiece vocabulary, the word2vec starting embeddings and the ALBERT they make."""
 
+import json
 import unicodedata
 
 import numpy as np
@@ -172,6 +173,44 @@ def test_mlm_resumes_an_interrupted_run_and_refuses_another_runs_folder(tiny_sta
     for other in (tiny_mlm(learning_rate=1e-3), tiny_mlm(max_steps=8)):
         with pytest.raises(ValueError, match="other settings.*learning_rate|other settings.*max_steps"):
             da.train_mlm(tiny_start, corpus, out, other)
+
+
+def test_pack_reviews_keeps_every_review_whole_and_in_order():
+    """Issue 44: the GPU layout. Each row is [CLS] r1 [SEP] r2 [SEP] ... within max_length; every review appears once,
+    whole, in its order; a review never straddles two rows."""
+    import random
+
+    rng = random.Random(0)
+    reviews = [[2, *(rng.randrange(5, 99) for _ in range(rng.randrange(1, 20))), 3] for _ in range(300)]
+    reviews.append([2, *range(5, 5 + 30), 3])  # as long as a row (max_length 32)
+    rows = da.pack_reviews(reviews, max_length=32, cls_id=2, sep_id=3)
+    assert all(row[0] == 2 and row[-1] == 3 and len(row) <= 32 for row in rows)
+    unpacked = [[2, *part, 3] for row in rows for part in _split(row[1:-1], 3)]
+    assert unpacked == reviews
+    assert len(rows) < len(reviews) / 2  # fuller rows: the point of packing
+    assert sum(map(len, rows)) / len(rows) > 24
+
+
+def _split(ids, sep):
+    parts, part = [], []
+    for i in ids:
+        if i == sep:
+            parts.append(part)
+            part = []
+        else:
+            part.append(i)
+    return [*parts, part]
+
+
+def test_packed_mlm_trains_on_fewer_fuller_rows_and_is_scored_per_review(tiny_start, corpus, tmp_path):
+    """`MlmSettings(pack=True)` (the recipe's GPU layout) trains on packed rows, counts corpus epochs in reviews, and
+    measures the held-out loss one review per row, as the CPU layout does."""
+    report = da.train_mlm(tiny_start, corpus, tmp_path / "packed", tiny_mlm(pack=True, max_length=32, max_steps=0,
+                                                                             corpus_epochs=1.0, batch_size=4))
+    assert report["rows_per_epoch"] < report["reviews_per_epoch"] / 2
+    assert report["steps"] == -(-report["rows_per_epoch"] // 4) and report["corpus_epochs"] >= 1.0
+    assert report["eval_history"] and report["final_eval_loss"] > 0
+    assert json.loads((tmp_path / "packed" / "mlm_run.json").read_text())["pack"] is True
 
 
 def test_mlm_refuses_bad_settings_and_a_folder_without_tokenizer(tiny_start, corpus, tmp_path):
