@@ -45,7 +45,7 @@ from kbalbert import data as kd
 from kbalbert import precision, runs
 from kbalbert.data import LABEL_NAMES
 from kbalbert.inference import check_model_path, load_tokenizer
-from kbalbert.settings import DATA, FINETUNE, DataDefaults, setting
+from kbalbert.settings import DATA, FINETUNE, DataDefaults, help_of, setting
 
 LABELS = dict(enumerate(LABEL_NAMES))  # {0: "부정", 1: "긍정"}: the classifier's id2label
 
@@ -59,9 +59,9 @@ class FinetuneConfig:
     nsmc_dir: str | None = setting(None, "folder with ratings_train.txt and ratings_test.txt (default: the NSMC_DIR "
                                          "environment variable, else a sha256-checked download)")
     train_size: int | None = setting(None, "training reviews (default: all of NSMC train minus the validation split)")
-    validation_size: int = setting(DATA.validation_size, DataDefaults.__dataclass_fields__["validation_size"].metadata["help"])
+    validation_size: int = setting(DATA.validation_size, help_of(DataDefaults, "validation_size"))
     test_size: int | None = setting(None, "test reviews (default: all 50,000)")
-    max_length: int = setting(DATA.max_length, DataDefaults.__dataclass_fields__["max_length"].metadata["help"])
+    max_length: int = setting(DATA.max_length, help_of(DataDefaults, "max_length"))
     precision: str = setting("auto", "auto | fp32 | bf16 | fp16 (auto: bf16 on GPUs of compute capability 8.0 or more, "
                                      "fp16 below, on a CPU bf16 only where a measurement shows it faster)")
     quiet: bool = setting(False, "no progress bars (processes forked from a notebook cannot draw them)")

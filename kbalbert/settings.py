@@ -15,6 +15,11 @@ def setting(default, help: str):
     return field(default=default, metadata={"help": help})
 
 
+def help_of(settings_class, name: str) -> str:
+    """The `help` a field of one of these dataclasses carries, for an option elsewhere that takes its default."""
+    return settings_class.__dataclass_fields__[name].metadata["help"]
+
+
 @dataclass(frozen=True)
 class DataDefaults:
     """How NSMC is read and split, for every notebook and script."""

@@ -49,12 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 from kbalbert.distillation import DistillSettings
 from kbalbert.finetuning import RECIPE  # noqa: E402
 from kbalbert.pretraining import AlbertSize, MlmSettings  # noqa: E402
-from kbalbert.settings import MLM, MODEL, FinetuneDefaults, MlmDefaults, ModelDefaults, setting  # noqa: E402
-
-
-def helped(dataclass_type, name: str):
-    """The `help` a settings field carries (kbalbert.settings), for the recipe option that takes its default."""
-    return dataclass_type.__dataclass_fields__[name].metadata["help"]
+from kbalbert.settings import MLM, MODEL, FinetuneDefaults, MlmDefaults, ModelDefaults, help_of, setting  # noqa: E402
 
 
 @dataclass
@@ -69,28 +64,28 @@ class RecipeConfig:
     export_to: str | None = setting(None, "e.g. assets: writes <export_to>/albert-movie-wp-small and ...-nsmc at the end")
     overwrite_export: bool = setting(False, "replace those two folders if they exist (else the run refuses at the start)")
     max_docs: int | None = setting(None, "corpus reviews to use (default: all)")
-    vocab_size: int = setting(MODEL.vocab_size, helped(ModelDefaults, "vocab_size"))
+    vocab_size: int = setting(MODEL.vocab_size, help_of(ModelDefaults, "vocab_size"))
     min_frequency: int = setting(3, "WordPiece pieces rarer than this are left out")
     limit_alphabet: int = setting(6_000, "at most this many distinct characters in the vocabulary")
-    w2v_dim: int = setting(AlbertSize.embedding_size, helped(ModelDefaults, "embedding_size"))
+    w2v_dim: int = setting(AlbertSize.embedding_size, help_of(ModelDefaults, "embedding_size"))
     w2v_window: int = setting(5, "word2vec context window (tokens on each side)")
     w2v_epochs: int = setting(3, "word2vec passes over the corpus")
-    hidden_size: int = setting(AlbertSize.hidden_size, helped(ModelDefaults, "hidden_size"))
-    num_layers: int = setting(AlbertSize.num_layers, helped(ModelDefaults, "num_layers"))
-    dropout: float = setting(AlbertSize.dropout, helped(ModelDefaults, "dropout"))
+    hidden_size: int = setting(AlbertSize.hidden_size, help_of(ModelDefaults, "hidden_size"))
+    num_layers: int = setting(AlbertSize.num_layers, help_of(ModelDefaults, "num_layers"))
+    dropout: float = setting(AlbertSize.dropout, help_of(ModelDefaults, "dropout"))
     train_size: int | None = setting(None, "NSMC training reviews (default: all of NSMC train minus validation)")
     test_size: int | None = setting(None, "NSMC test reviews (default: all 50,000)")
-    epochs: float = setting(RECIPE["num_train_epochs"], helped(FinetuneDefaults, "epochs") + " (fine-tuning and distillation)")
-    batch_size: int = setting(RECIPE["per_device_train_batch_size"], helped(FinetuneDefaults, "batch_size"))
-    learning_rate: float = setting(RECIPE["learning_rate"], helped(FinetuneDefaults, "learning_rate"))
+    epochs: float = setting(RECIPE["num_train_epochs"], help_of(FinetuneDefaults, "epochs") + " (fine-tuning and distillation)")
+    batch_size: int = setting(RECIPE["per_device_train_batch_size"], help_of(FinetuneDefaults, "batch_size"))
+    learning_rate: float = setting(RECIPE["learning_rate"], help_of(FinetuneDefaults, "learning_rate"))
     mlm_steps: int = setting(MlmSettings.max_steps, "MLM steps when --mlm-corpus-epochs is 0 (0 and 0: no MLM stage)")
-    mlm_corpus_epochs: float = setting(MLM.corpus_epochs, helped(MlmDefaults, "corpus_epochs") + "; 0: --mlm-steps instead")
-    mlm_batch_size: int = setting(MlmSettings.batch_size, "MLM " + helped(MlmDefaults, "batch_size"))
-    mlm_learning_rate: float = setting(MlmSettings.learning_rate, "MLM " + helped(MlmDefaults, "learning_rate"))
-    mlm_layout: str = setting(MLM.layout, "MLM " + helped(MlmDefaults, "layout"))
-    mlm_packed_batch_size: int = setting(MLM.packed_batch_size, "MLM " + helped(MlmDefaults, "packed_batch_size"))
+    mlm_corpus_epochs: float = setting(MLM.corpus_epochs, help_of(MlmDefaults, "corpus_epochs") + "; 0: --mlm-steps instead")
+    mlm_batch_size: int = setting(MlmSettings.batch_size, "MLM " + help_of(MlmDefaults, "batch_size"))
+    mlm_learning_rate: float = setting(MlmSettings.learning_rate, "MLM " + help_of(MlmDefaults, "learning_rate"))
+    mlm_layout: str = setting(MLM.layout, "MLM " + help_of(MlmDefaults, "layout"))
+    mlm_packed_batch_size: int = setting(MLM.packed_batch_size, "MLM " + help_of(MlmDefaults, "packed_batch_size"))
     mlm_packed_learning_rate: float = setting(MLM.packed_learning_rate,
-                                              "MLM " + helped(MlmDefaults, "packed_learning_rate"))
+                                              "MLM " + help_of(MlmDefaults, "packed_learning_rate"))
     distill_unlabeled: int | None = setting(DistillSettings.unlabeled, "unlabelled reviews the teacher labels (default: "
                                             "every corpus review not in NSMC train or validation; 0: no distillation stage)")
     distill_learning_rate: float = setting(DistillSettings.learning_rate, "the student's learning rate")
