@@ -46,5 +46,11 @@ def classify(texts):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("reviews", nargs="*", help="reviews to classify (none: one review per line on stdin)")
-    texts = parser.parse_args().reviews or [line.rstrip("\n") for line in sys.stdin]
+    texts = parser.parse_args().reviews or [line.rstrip("\n") for line in sys.stdin]  # one result per line, in order
+    missing = [name for name in ("serving.json", "saved_model", "tokenizer") if not (HERE / name).exists()]
+    if missing:  # serve.py copied away from its export folder, or a partial copy
+        parser.error(f"{HERE} lacks {', '.join(missing)}: run the serve.py inside the folder that "
+                     "export_for_serving wrote")
+    if not texts:
+        parser.error("no reviews: give them as arguments, or one per line on stdin")
     print(json.dumps(classify(texts), ensure_ascii=False))
