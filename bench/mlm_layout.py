@@ -1,0 +1,69 @@
+"""One review per row or packed rows: the held-out MLM loss per corpus epoch of the recipe's two MLM layouts, from the
+same word2vec start, on the CPU (the packed layout is the recipe's GPU default, `--mlm-layout auto`).
+
+    python bench/mlm_layout.py --docs 100000 --epochs 1      # writes bench/results/mlm_layout-<docs>.json
+
+The start is built as the recipe's stages 1-3 build it, on the first `--docs` corpus reviews, with the shipped
+WordPiece vocabulary (assets/albert-movie-wp-small: its tokenizer only, not its weights): word2vec vectors
+(`pretraining.word2vec_vectors`), then the shipped size (`pretraining.build_albert`). Both layouts then train
+`pretraining.train_mlm` for `--epochs` passes over those reviews, each at its recipe settings (review: batch 128
+reviews, lr 5e-4; packed: 64 rows of 128 tokens, lr 1e-3, `kbalbert.settings.MLM`), and are scored on the same 2,000
+held-out reviews, one per row. Run alone: two CPU-heavy jobs slow each other several-fold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("CORPUS_PATH", str(REPO.parent / "shared" / "data" / "movie-reviews" / "reviews.txt"))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=100_000, help="corpus reviews (the first N)")
+    parser.add_argument("--epochs", type=float, default=1.0, help="corpus epochs per layout")
+    parser.add_argument("--out", default="outputs/mlm-layout")
+    parser.add_argument("--precision", default="auto")
+    args = parser.parse_args()
+
+    from transformers import AutoTokenizer
+
+    import tokenization_kbalbert
+    from kbalbert import data as kd
+    from kbalbert import precision, pretraining
+    from kbalbert.settings import MLM
+
+    out = Path(args.out) / f"docs{args.docs}"
+    corpus = kd.load_corpus(os.environ["CORPUS_PATH"])
+    corpus = corpus.select(range(min(args.docs, corpus.num_rows)))
+    start_dir = out / "start"
+    if not (start_dir / "model.safetensors").exists():
+        tokenizer = AutoTokenizer.from_pretrained(str(REPO / "assets" / "albert-movie-wp-small"))
+        vectors, _ = pretraining.word2vec_vectors(tokenizer, corpus["text"], show_progress=True)
+        pretraining.build_albert(tokenizer, pretraining.AlbertSize(), embeddings=vectors).save_pretrained(str(start_dir))
+        tokenization_kbalbert.save_tokenizer(tokenizer, start_dir)
+    report = {"command": "python bench/mlm_layout.py " + " ".join(sys.argv[1:]),
+              "machine": f"{precision.cpu_description()} ({precision.cpu_flags()})", "docs": corpus.num_rows,
+              "epochs": args.epochs, "layouts": {}}
+    for layout, batch, lr in (("review", MLM.batch_size, MLM.learning_rate),
+                              ("packed", MLM.packed_batch_size, MLM.packed_learning_rate)):
+        began = time.perf_counter()
+        result = pretraining.train_mlm(start_dir, corpus, out / layout, pretraining.MlmSettings(
+            max_steps=0, corpus_epochs=args.epochs, batch_size=batch, learning_rate=lr, pack=layout == "packed",
+            eval_steps=100_000, precision=args.precision))
+        report["layouts"][layout] = {"batch_size": batch, "learning_rate": lr, "minutes": round((time.perf_counter() - began) / 60, 1),
+                                     **{k: result[k] for k in ("steps", "rows_per_epoch", "reviews_per_epoch", "corpus_epochs",
+                                                               "precision", "unigram_loss", "final_eval_loss")}}
+        print(json.dumps(report["layouts"][layout]), flush=True)
+    (REPO / "bench" / "results" / f"mlm_layout-{args.docs}.json").write_text(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
