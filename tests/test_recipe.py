@@ -124,6 +124,42 @@ def test_recipe_refuses_a_work_folder_made_with_other_settings(tmp_path, monkeyp
         recipe.run(other)
 
 
+@pytest.mark.slow
+def test_recipe_from_a_given_pretrained_model_with_a_teacher_of_two_seeds(tmp_path, forced_precision, monkeypatch):
+    """Issue 44: `--pretrained-model` runs stages 5-6 only, from a pretrained ALBERT that has its own card, and exports
+    only the classifier; `--distill-teachers 2` fine-tunes one more seed on the same split and averages the two
+    ALBERTs in the teacher (each scored on validation in the record and the card)."""
+    import os
+
+    import build_default_model as recipe
+    from huggingface_hub import ModelCard
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    pretrained = REPO / "assets" / "albert-movie-wp-small"
+    config = recipe.RecipeConfig(
+        corpus_path=os.environ["CORPUS_PATH"], work_dir=str(tmp_path / "work"), export_to=str(tmp_path / "export"),
+        pretrained_model=str(pretrained), max_docs=3000, train_size=96, test_size=48, batch_size=32,
+        distill_unlabeled=32, distill_teachers=2, precision=forced_precision)
+    log = recipe.run(config)
+    assert not {"tokenizer", "word2vec", "start", "mlm"} & set(log) and {"finetune", "distill"} <= set(log)
+    from kbalbert import runs
+
+    assert log["pretrained_from"]["fingerprint"] == runs.fingerprint(pretrained)
+    work = tmp_path / "work"
+    assert (work / "distilled" / "teacher-seed43" / "model" / "model.safetensors").is_file()
+    assert json.loads((work / "distilled" / "teacher-seed43" / "finetune_run.json").read_text())["splits"] == \
+        json.loads((work / "nsmc" / "finetune_run.json").read_text())["splits"]  # the same validation reviews
+    teacher = log["distill"]["teacher_validation_accuracy"]
+    assert {"tfidf_lr", "albert_1", "albert_2", "albert"} <= set(teacher)
+    assert [p.name for p in (tmp_path / "export").iterdir()] == [recipe.CLASSIFIER_NAME]
+    card = ModelCard.load(tmp_path / "export" / recipe.CLASSIFIER_NAME / "README.md")
+    assert card.data.base_model == "albert-movie-wp-small" and "average of 2 ALBERTs" in card.text
+    assert "--distill-teachers 2 --pretrained-model" in card.text
+    # another number of teachers is another distillation: refused by that stage's record, naming the setting
+    with pytest.raises(ValueError, match=r"teachers: 2 before, 3 now"):
+        recipe.run(recipe.RecipeConfig(**{**config.__dict__, "export_to": None, "distill_teachers": 3}))
+
+
 def test_export_never_replaces_existing_folders_without_the_flag(tmp_path):
     import os
 
