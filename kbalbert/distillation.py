@@ -40,6 +40,8 @@ def ensemble_teacher(train, validation, classifier_dirs, texts, max_length: int 
     """
     folders = [classifier_dirs] if isinstance(classifier_dirs, (str, Path)) else list(classifier_dirs)
     y_val = np.array(validation["label"])
+    if progress:  # scikit-learn shows no progress of its own: say what the next minute is spent on
+        print(f"fitting the TF-IDF teacher on {len(train['document']):,} reviews", flush=True)
     tfidf = tfidf_teacher().fit(train["document"], train["label"])
     tfidf_val = tfidf.predict_proba(validation["document"])
     # one pass of each ALBERT over validation and the unlabelled texts together: each model is loaded once
