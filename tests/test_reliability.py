@@ -244,3 +244,32 @@ def test_a_killed_notebook_run_leaves_the_notebook_as_it_was_and_the_rerun_finis
         if process.poll() is None:
             process.kill()
         failed.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("name", ["03-Fine-tuning-ALBERT-in-TensorFlow.ipynb", "04-Fine-tuning-ALBERT-with-TPU.ipynb"])
+def test_keras_notebooks_do_not_resume_a_run_made_with_other_settings(name, tmp_path):
+    """Notebooks 03 and 04 resume from Keras' BackupAndRestore: rerun with another TRAIN_SIZE into the same OUTPUT_DIR,
+    they used to go on training the old run. Their settings check (run as the notebook runs it) now refuses, naming
+    the setting, and the same settings go on."""
+    import nbformat
+
+    notebook = nbformat.read(REPO / name, as_version=4)
+    parameters = next(c.source for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    source = next(c.source for c in notebook.cells if c.cell_type == "code" and "runs.check_same_run" in c.source)
+    lines = source.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("out = Path(OUTPUT_DIR)"))
+    end = next(i for i, line in enumerate(lines) if i > start and line.rstrip().endswith('"fine-tuning")'))
+    check = "\n".join(lines[start:end + 1])
+
+    def run(**changes):
+        namespace = {"os": os}
+        exec(parameters, namespace)
+        namespace.update(OUTPUT_DIR=str(tmp_path / "out"), **changes)
+        exec("from pathlib import Path\nfrom kbalbert import runs\n" + check, namespace)
+
+    run(TRAIN_SIZE=20000)
+    (tmp_path / "out" / "backup").mkdir()  # a Keras backup: the first run's work
+    (tmp_path / "out" / "best.weights.h5").write_bytes(b"weights")
+    run(TRAIN_SIZE=20000)  # the same settings resume
+    with pytest.raises(ValueError, match=r"train_size: 20000 before, None now"):
+        run(TRAIN_SIZE=None)
