@@ -188,8 +188,9 @@ def compute_metrics(prediction) -> dict[str, float]:
     }
 
 
-def choose_precision(config: FinetuneConfig, batch_size: int, data, tokenizer):
-    """`precision.choose` for this run; with several processes, the first process decides and tells the others."""
+def choose_precision(config: FinetuneConfig, batch_size: int, data, tokenizer, record=None):
+    """`precision.choose` for this run; with several processes, the first process decides and tells the others.
+    `record`: where a CPU measurement is kept, so that a resumed run keeps its precision (`precision.choose`)."""
 
 
     state = PartialState()
@@ -206,7 +207,7 @@ def choose_precision(config: FinetuneConfig, batch_size: int, data, tokenizer):
         make_step = precision.torch_train_step(
             lambda: AutoModelForSequenceClassification.from_pretrained(config.model_path, num_labels=2), batch, accelerator
         )
-        choice = [precision.choose(config.precision, accelerator, capability, make_step)]
+        choice = [precision.choose(config.precision, accelerator, capability, make_step, record=record)]
     if state.num_processes > 1:
         broadcast_object_list(choice)
     return choice[0]
@@ -368,7 +369,7 @@ def _finetune(config: FinetuneConfig, args=None, splits=None) -> dict[str, float
             # input_ids itself (a `length` column would reach it as a lazy datasets Column, read row by row).
             data = data.remove_columns("length")
             data["train"] = with_soft_targets(data["train"], config.soft_targets, tokenizer, config.max_length)
-    chosen = choose_precision(config, planned["per_device_train_batch_size"], data, tokenizer)
+    chosen = choose_precision(config, planned["per_device_train_batch_size"], data, tokenizer, record=out / "precision.json")
     decided = dict(  # what is decided here: the precision, a checkpoint at each evaluation, ...
         **precision.trainer_flags(chosen.precision),
         save_steps=planned["eval_steps"],

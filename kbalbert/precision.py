@@ -130,16 +130,33 @@ def choose(
     capability: tuple[int, int] | None = None,
     make_step: Callable[[str], Callable[[], object]] | None = None,
     steps: int | None = None,
+    record=None,
 ) -> Choice:
     """The precision to train with: `rule` where it decides, else the CPU measurement (`measure_cpu`, `decide_cpu`)
-    over `steps` timed steps (default `timed_steps()`)."""
+    over `steps` timed steps (default `timed_steps()`).
+
+    `record`: a JSON file in the run's output folder. A measured decision is written there, and a rerun that finds it
+    takes it instead of measuring again: a run resumed from its checkpoints goes on at the precision it started with
+    (two measurements near `CPU_MARGIN` can decide differently), and the processes it starts are given the same one."""
+    import json
+    from pathlib import Path
+
     decided = rule(requested, accelerator, capability)
     if decided is not None:
         return decided
+    if record is not None and Path(record).is_file():
+        stored = json.loads(Path(record).read_text())
+        return Choice(stored["precision"], f"{stored['reason']}; measured by this folder's first run", stored["speeds"])
     steps = timed_steps() if steps is None else steps
     if make_step is None or steps < MIN_TIMED_STEPS:
-        return decide_cpu({}, 0 if make_step is None else steps)
-    return decide_cpu(measure_cpu(make_step, steps), steps)
+        choice = decide_cpu({}, 0 if make_step is None else steps)
+    else:
+        choice = decide_cpu(measure_cpu(make_step, steps), steps)
+    if record is not None:
+        from kbalbert import runs
+
+        runs.write_json(record, {"precision": choice.precision, "reason": choice.reason, "speeds": choice.speeds})
+    return choice
 
 
 def cpu_description() -> str:

@@ -380,8 +380,8 @@ def train_mlm(model_dir, corpus, output_dir, settings: MlmSettings = MlmSettings
     middle = train.sort("length").select(range(train.num_rows // 2 - s.batch_size // 2, train.num_rows // 2 + s.batch_size // 2))
     batch = collate(middle.select_columns(["input_ids", "token_type_ids", "attention_mask"]).to_list())
     accelerator, capability, device_name = precision.torch_accelerator()
-    chosen = precision.choose(s.precision, accelerator, capability,
-                              precision.torch_train_step(load_model, batch, accelerator))
+    chosen = precision.choose(s.precision, accelerator, capability,  # a resumed run keeps its first run's measurement
+                              precision.torch_train_step(load_model, batch, accelerator), record=out / "precision.json")
     args = TrainingArguments(
         output_dir=str(out), max_steps=max_steps, per_device_train_batch_size=s.batch_size,
         per_device_eval_batch_size=128, learning_rate=s.learning_rate, warmup_steps=s.warmup, weight_decay=FINETUNE.weight_decay,

@@ -31,16 +31,25 @@ def load():
 
 
 def classify(texts):
+    """A {"label", "score"} per text, in order; an empty (or blank) text gets label and score null: there is nothing
+    to classify, and a model asked anyway answers with its bias."""
     import tensorflow as tf
 
+    texts = list(texts)
+    results = [{"label": None, "score": None} for _ in texts]
+    filled = [i for i, text in enumerate(texts) if text.strip()]
+    if not filled:
+        return results
     tokenizer, model, settings = load()
-    encoded = tokenizer(list(texts), truncation=True, max_length=settings["max_length"], padding=True,
+    encoded = tokenizer([texts[i] for i in filled], truncation=True, max_length=settings["max_length"], padding=True,
                         return_tensors="np")
     inputs = {"token_ids": encoded["input_ids"].astype("int32"),
               "segment_ids": encoded["token_type_ids"].astype("int32"),
               "padding_mask": encoded["attention_mask"].astype(bool)}
     probabilities = tf.nn.softmax(tf.cast(model.serve(inputs), tf.float64)).numpy()
-    return [{"label": settings["labels"][int(p.argmax())], "score": float(p.max())} for p in probabilities]
+    for i, p in zip(filled, probabilities):
+        results[i] = {"label": settings["labels"][int(p.argmax())], "score": float(p.max())}
+    return results
 
 
 if __name__ == "__main__":

@@ -244,6 +244,16 @@ def test_notebook_02_smoke_independent_score_and_resume(tmp_path, forced_precisi
     assert json.loads((run_dir / "metrics.json").read_text())["steps"] == 16
     assert (model_dir / "model.safetensors").is_file()
 
+    # Issue 42: a third run finds the training finished: 0 steps, and the training time is the run's that trained
+    # (it used to be rewritten as 0.0 minutes).
+    trained = json.loads((run_dir / "metrics.json").read_text())
+    third = execute("02-Fine-tuning-ALBERT-in-PyTorch.ipynb", tmp_path,
+                    **{**params, "RUN_BASELINE": False, "ACCELERATE_PROCESSES": 1, "DEMO": False})
+    assert "이 설정의 학습은 이미 끝났습니다" in printed(third) and "이어서 학습합니다" not in printed(third)
+    again = json.loads((run_dir / "metrics.json").read_text())
+    for key in ("steps", "train_minutes_this_run", "validation_accuracy", "test_accuracy", "best_checkpoint"):
+        assert again[key] == trained[key], key
+
 
 def test_notebook_02_refuses_to_resume_a_run_with_other_settings(tmp_path, nsmc):
     """Issue 32: a quick run (TRAIN_SIZE changed), then the default run into the same OUTPUT_DIR used to resume the
@@ -352,6 +362,18 @@ def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, forced_precis
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["steps"] == metrics["total_steps"] == 18 and metrics["test_reviews"] == 160
     assert len((run_dir / "history.csv").read_text().splitlines()) == 1 + 3  # header + 3 rounds across both runs
+    # Issue 42: a third run finds the training finished and reports the run that trained (not 0 steps in 0.0 minutes).
+    third = execute("03-Fine-tuning-ALBERT-in-TensorFlow.ipynb", tmp_path, **params)
+    assert "이 설정의 학습은 이미 끝났습니다" in printed(third)
+    again = json.loads((run_dir / "metrics.json").read_text())
+    for key in ("steps", "train_minutes_this_run", "train_reviews_per_second_this_run", "validation_accuracy", "test_accuracy"):
+        assert again[key] == metrics[key], key
+    assert metrics["train_reviews_per_second_this_run"] > 0
+    assert len((run_dir / "history.csv").read_text().splitlines()) == 1 + 3
+    # Deleting backup/ (the notebook's advice for training again from the start) is not mistaken for a finished run.
+    shutil.rmtree(run_dir / "backup")
+    assert "처음부터 학습합니다" in printed(execute("03-Fine-tuning-ALBERT-in-TensorFlow.ipynb", tmp_path, **params,
+                                                       STOP_AFTER_ROUNDS=1))
     assert forced_precision == "auto" or metrics["policy"] == {"fp32": "float32", "bf16": "mixed_bfloat16"}[forced_precision]
     apart = REVIEWS_APART[metrics["policy"]]
     # 18 steps on 256 reviews barely move the model (see notebook 02's test): these floors catch a broken pipeline.
@@ -363,9 +385,13 @@ def test_notebook_03_smoke_resume_equivalence_and_export(tmp_path, forced_precis
 
     # The exported SavedModel, read by a fresh process through serve.py, scores the test reviews in file order.
     test = kd.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]
-    served = subprocess.run([sys.executable, str(run_dir / "export" / "serve.py")], input="\n".join(test["document"]) + "\n",
+    # A blank line among them gets no label (it used to be classified) and keeps the answers in line with the reviews.
+    lines = [*test["document"][:80], "  ", *test["document"][80:]]
+    served = subprocess.run([sys.executable, str(run_dir / "export" / "serve.py")], input="\n".join(lines) + "\n",
                             capture_output=True, text=True, check=True, cwd=tmp_path)
-    labels = [p["label"] for p in json.loads(served.stdout.strip().splitlines()[-1])]
+    answers = json.loads(served.stdout.strip().splitlines()[-1])
+    assert len(answers) == 161 and answers[80] == {"label": None, "score": None}
+    labels = [p["label"] for p in answers[:80] + answers[81:]]
     expected = [kd.LABEL_NAMES[i] for i in test["label"]]
     accuracy = sum(p == e for p, e in zip(labels, expected)) / len(expected)
     assert abs(accuracy - metrics["test_accuracy"]) <= apart / 160 + 1e-9, (accuracy, metrics["test_accuracy"])
@@ -404,6 +430,15 @@ def test_notebook_04_data_parallel_on_two_cpu_devices(tmp_path, forced_precision
     assert metrics["accelerator"] != "cpu" or metrics["steps"] == 18
     assert metrics["train_reviews_per_second_this_run"] > 0 and metrics["predict_reviews_per_second"] > 0
     assert metrics["test_accuracy"] >= 0.4 and metrics["validation_accuracy"] >= 0.5, metrics  # see notebook 02's test
+
+    # Issue 42: a second run finds the training finished and reports the run that trained; it used to train 0 steps
+    # and record 0.0 examples/s, on which the comparison with other runs divided by zero.
+    second = execute("04-Fine-tuning-ALBERT-with-TPU.ipynb", tmp_path, **{**SMOKE_04, "COMPARE_WITH": [str(run_dir / "metrics.json")]},
+                     OUTPUT_DIR=str(run_dir), PRECISION=forced_precision, MODEL_PATH=str(REPO / "assets" / "albert-movie-wp-small"))
+    assert "이 설정의 학습은 이미 끝났습니다" in printed(second)
+    again = json.loads((run_dir / "metrics.json").read_text())
+    for key in ("steps", "train_minutes_this_run", "train_reviews_per_second_this_run", "test_accuracy"):
+        assert again[key] == metrics[key], key
 
     # The saved transformers folder (float32) scores the test reviews in file order as the notebook reported.
     test = kd.nsmc_splits(nsmc, 64, 42, train_size=256, test_size=160)["test"]

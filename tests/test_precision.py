@@ -85,6 +85,25 @@ def test_cpu_with_too_few_steps_keeps_fp32_without_measuring():
     assert choice.precision == "fp32" and not calls
 
 
+def test_a_measured_choice_is_kept_for_the_runs_that_resume_it(tmp_path):
+    """Issue 42: two measurements near the margin can decide differently, and a rerun of notebook 02 then resumed the
+    fp32 run in bf16 and gave its accelerate run a precision that run's folder refused. The first measurement is kept
+    in the output folder; a rerun takes it without measuring; a rule's decision is neither read nor written."""
+    record = tmp_path / "run" / "precision.json"
+    first = precision.choose("auto", "cpu", make_step=sleeper({"fp32": 0.02, "bf16": 0.008}), steps=4, record=record)
+    assert first.precision == "bf16" and record.is_file()
+    calls = {}
+    again = precision.choose("auto", "cpu", make_step=sleeper({"fp32": 0.005, "bf16": 0.05}, calls), steps=4, record=record)
+    assert again.precision == "bf16" and not calls and again.speeds == first.speeds
+    assert "first run" in again.reason and first.reason in again.reason
+    assert precision.choose("fp32", "cpu", make_step=sleeper({"fp32": 0.02, "bf16": 0.008}), steps=4,
+                            record=record).precision == "fp32"  # asked for explicitly: the record does not override it
+    assert precision.choose("auto", "cuda", (7, 5), record=tmp_path / "gpu.json").precision == "fp16"
+    assert not (tmp_path / "gpu.json").exists()
+    # without a record, every call measures
+    assert precision.choose("auto", "cpu", make_step=sleeper({"fp32": 0.005, "bf16": 0.05}), steps=4).precision == "fp32"
+
+
 def test_the_number_of_timed_steps_comes_from_one_place(monkeypatch):
     """Notebooks no longer carry a BENCH_STEPS parameter: 6 steps, or PRECISION_BENCH_STEPS (the notebook tests)."""
     calls = {}
