@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
+import bench_script
 import pytest
 import torch
 from transformers import AlbertConfig, AlbertForPreTraining, AlbertModel
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "deeper_albert.py"
-
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("deeper_albert", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script.load("deeper_albert")
 
 
 @pytest.fixture

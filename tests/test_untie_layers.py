@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
+import bench_script
 import pytest
 import torch
 from transformers import AlbertConfig, AlbertForPreTraining
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "untie_layers.py"
-
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("untie_layers", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_script.load("untie_layers")
 
 
 def tiny_albert() -> AlbertForPreTraining:
