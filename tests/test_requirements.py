@@ -9,7 +9,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 OURS = {"kbalbert", "tokenization_kbalbert", "colab_setup", "run_notebooks", "build_default_model", "build_corpus",
-        "set_repo_url", "tiny_models", "conftest", "google"}  # google: google.colab, only on Colab
+        "set_repo_url", "tiny_models", "bench_script", "conftest", "google"}  # google: google.colab, only on Colab
 
 
 def imported_top_level_names() -> set[str]:
