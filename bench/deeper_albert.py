@@ -93,7 +93,7 @@ def main(argv=None) -> int:
         parser.error(f"--corpus {a.corpus} is not a file")
 
     from kbalbert import data as kd
-    from kbalbert import pretraining
+    from kbalbert import pretraining, runs
 
     kd.quiet_known_warnings()
     try:
@@ -105,7 +105,7 @@ def main(argv=None) -> int:
         corpus = corpus.select(range(min(a.max_docs, corpus.num_rows)))
     settings = pretraining.MlmSettings(corpus_epochs=a.corpus_epochs, learning_rate=a.learning_rate,
                                        precision=a.precision, quiet=a.quiet)
-    # The start loss on held-out-like reviews: the last 1,000 of the corpus (train_mlm shuffles; these are a sample).
+    # The start loss of both depths on the corpus's last 1,000 reviews (a sample, not train_mlm's held-out reviews).
     texts = [t for t in corpus.select(range(max(0, corpus.num_rows - 1000), corpus.num_rows))["text"] if len(t.strip()) >= 2]
     before = start_losses({f"{json.loads((start_dir / 'config.json').read_text())['num_hidden_layers']} passes": start_dir,
                            f"{a.passes} passes": start}, texts, settings.mask_probability, settings.seed)
@@ -113,7 +113,7 @@ def main(argv=None) -> int:
     report = pretraining.train_mlm(start, corpus, out / "mlm", settings)
     report.update(command="python " + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
                   passes=a.passes, start_model=str(start_dir), learning_rate=a.learning_rate, loss_before_training=before)
-    (out / "deeper_report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    runs.write_json(out / "deeper_report.json", report)  # written whole or not at all
     print(json.dumps({k: report[k] for k in ("device", "precision", "steps", "corpus_epochs", "train_minutes_this_run",
                                              "final_eval_loss", "loss_before_training")}, ensure_ascii=False))
     return 0
