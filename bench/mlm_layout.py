@@ -1,5 +1,5 @@
 """One review per row or packed rows: the held-out MLM loss per corpus epoch of the recipe's two MLM layouts, from the
-same word2vec start, on the CPU (the packed layout is the recipe's GPU default, `--mlm-layout auto`).
+same word2vec start, on the CPU (`--mlm-layout review|packed`; the recipe uses review rows on every device).
 
     python bench/mlm_layout.py --docs 100000 --epochs 1      # writes bench/results/mlm_layout-<docs>-e<epochs>.json
     python bench/mlm_layout.py --docs 100000 --epochs 3 --runs review:128:5e-4 packed:64:1e-3 packed:64:2e-3

@@ -14,9 +14,9 @@ say, `--distill-unlabeled` reuses stages 1-5 once `distilled/` is deleted:
   1. tokenizer/      WordPiece vocabulary trained on the unlabelled review corpus (pretraining.train_wordpiece)
   2. word2vec.npy    skip-gram vectors of the WordPiece tokens over the same corpus (pretraining.word2vec_vectors)
   3. start/          a small ALBERT whose word embeddings are those vectors (pretraining.build_albert)
-  4. mlm/model/      masked-language-model training of that ALBERT on the corpus, one review per row on a CPU,
-                     several whole reviews per 128-token row on a GPU (`--mlm-layout`; packed rows take a larger batch
-                     and learning rate, `--mlm-packed-batch-size`, `--mlm-packed-learning-rate`)
+  4. mlm/model/      masked-language-model training of that ALBERT on the corpus, one review per row (`--mlm-layout
+                     packed` puts several whole reviews in each 128-token row, with its own `--mlm-packed-batch-size`
+                     and `--mlm-packed-learning-rate`: fewer steps, but a higher held-out loss per corpus epoch)
                      (pretraining.train_mlm; `--mlm-corpus-epochs N` for N passes over the corpus instead of
                      `--mlm-steps`; `--mlm-steps 0` skips it): the pretrained model that is shipped
 
@@ -363,7 +363,7 @@ def pretrain(config: RecipeConfig, work: Path, texts, corpus_dataset, stage) -> 
 
 
 def mlm_layout(config: RecipeConfig) -> str:
-    """The MLM stage's rows: `--mlm-layout`, where auto means packed on a GPU and one review per row on a CPU."""
+    """The MLM stage's rows: `--mlm-layout` (review by default), where auto means packed on a GPU, else review."""
     if config.mlm_layout != "auto":
         return config.mlm_layout
     import torch
