@@ -35,7 +35,7 @@ def main():
     parser.add_argument("--runs", nargs="+", metavar="LAYOUT:BATCH:LR", help="settings to compare (default: the recipe's two)")
     args = parser.parse_args()
     try:
-        runs = [parse_run(text) for text in args.runs] if args.runs else None
+        compared = [parse_run(text) for text in args.runs] if args.runs else None
     except ValueError as error:
         parser.error(str(error))
 
@@ -43,8 +43,7 @@ def main():
 
     import tokenization_kbalbert
     from kbalbert import data as kd
-    from kbalbert import precision, pretraining
-    from kbalbert import runs as runs_module
+    from kbalbert import precision, pretraining, runs
     from kbalbert.settings import MLM
 
     out = Path(args.out) / f"docs{args.docs}"
@@ -59,8 +58,9 @@ def main():
     report = {"command": "python bench/mlm_layout.py " + " ".join(sys.argv[1:]),
               "machine": f"{precision.cpu_description()} ({precision.cpu_flags()})", "docs": corpus.num_rows,
               "epochs": args.epochs, "layouts": {}}
-    runs = runs or [("review", MLM.batch_size, MLM.learning_rate), ("packed", MLM.packed_batch_size, MLM.packed_learning_rate)]
-    for layout, batch, lr in runs:
+    compared = compared or [("review", MLM.batch_size, MLM.learning_rate),
+                            ("packed", MLM.packed_batch_size, MLM.packed_learning_rate)]
+    for layout, batch, lr in compared:
         name = f"{layout}:{batch}:{lr:g}"
         began = time.perf_counter()
         result = pretraining.train_mlm(start_dir, corpus, out / f"e{args.epochs:g}" / name.replace(":", "-"), pretraining.MlmSettings(
@@ -70,7 +70,7 @@ def main():
                                      **{k: result[k] for k in ("steps", "rows_per_epoch", "reviews_per_epoch", "corpus_epochs",
                                                                "precision", "unigram_loss", "final_eval_loss")}}
         print(json.dumps(report["layouts"][name]), flush=True)
-    runs_module.write_json(REPO / "bench" / "results" / f"mlm_layout-{args.docs}-e{args.epochs:g}.json", report)
+    runs.write_json(REPO / "bench" / "results" / f"mlm_layout-{args.docs}-e{args.epochs:g}.json", report)
     print(json.dumps(report, indent=2))
 
 
